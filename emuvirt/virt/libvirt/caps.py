@@ -1,0 +1,412 @@
+"""Host capabilities and domain capabilities as typed, read-only objects.
+
+libvirt describes what a host can run in two XML documents:
+
+* ``virConnectGetCapabilities``: the host CPU plus one ``<guest>`` entry per
+  (os type, architecture) with its emulator, machine types (and their
+  aliases, e.g. ``virt`` -> ``virt-7.2``) and domain types (``qemu``,
+  ``kvm``);
+* ``virConnectGetDomainCapabilities``: for one (emulator, arch, machine,
+  virt type), which firmware, CPU modes and models, and device models that
+  combination accepts.
+
+This module turns both into small dataclasses so the rest of emuvirt never
+looks at raw XML. Parsing is pure: no libvirt connection is needed, which
+keeps it testable against the data files under ``emuvirt/tests/data``.
+Architecture names are canonicalised on the way in.
+"""
+
+import dataclasses
+import typing as ty
+
+from lxml import etree
+
+from emuvirt import exception
+
+try:
+    from emuvirt.objects import fields as _fields
+except ImportError:  # pragma: no cover - until emuvirt.objects.fields lands
+    _fields = None
+
+# Used only while emuvirt.objects.fields is not available.
+_FALLBACK_ALIASES = {
+    'amd64': 'x86_64',
+    'x64': 'x86_64',
+    'arm64': 'aarch64',
+    'ppc64el': 'ppc64le',
+    'i386': 'i686',
+    'i486': 'i686',
+    'i586': 'i686',
+}
+
+
+def canonical_arch(name):
+    """Return the canonical name of an architecture reported by libvirt.
+
+    libvirt reports some architectures that emuvirt has no canonical name
+    for (``armv6l``, ``riscv32``...); those are kept, lower-cased, instead
+    of failing the whole capabilities document.
+    """
+    if name is None:
+        return None
+    name = name.strip()
+    if _fields is not None:
+        try:
+            return _fields.Architecture.canonicalize(name)
+        except exception.Invalid:
+            return name.lower()
+    name = name.lower()
+    return _FALLBACK_ALIASES.get(name, name)
+
+
+def _parse(xml):
+    if isinstance(xml, etree._Element):
+        return xml
+    if isinstance(xml, str):
+        xml = xml.encode('utf-8')
+    return etree.fromstring(xml)
+
+
+def _text(node, path, default=None):
+    found = node.find(path)
+    if found is None or found.text is None:
+        return default
+    return found.text.strip()
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _supported(node):
+    return node is not None and node.get('supported') == 'yes'
+
+
+def _enum(node, name):
+    """Values of ``<enum name=NAME>`` directly under ``node`` as a tuple."""
+    if node is None:
+        return ()
+    for enum in node.findall('enum'):
+        if enum.get('name') == name:
+            return tuple(v.text.strip() for v in enum.findall('value')
+                         if v.text)
+    return ()
+
+
+# --------------------------------------------------------------------------
+# virConnectGetCapabilities
+# --------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class HostCPU:
+    """The host CPU as the capabilities document reports it."""
+
+    arch: str
+    model: ty.Optional[str] = None
+    vendor: ty.Optional[str] = None
+    features: ty.Tuple[str, ...] = ()
+
+    def has_feature(self, name):
+        return name in self.features
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """One machine type; ``canonical`` is set when ``name`` is an alias."""
+
+    name: str
+    canonical: ty.Optional[str] = None
+    maxcpus: ty.Optional[int] = None
+    deprecated: bool = False
+
+    @property
+    def is_alias(self):
+        return self.canonical is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class GuestCaps:
+    """What libvirt offers for one guest architecture and OS type."""
+
+    os_type: str
+    arch: str
+    wordsize: ty.Optional[int]
+    emulator: ty.Optional[str]
+    machines: ty.Tuple[Machine, ...] = ()
+    # domain type ('qemu', 'kvm') -> emulator specific to that type, if any
+    domain_types: ty.Dict[str, ty.Optional[str]] = dataclasses.field(
+        default_factory=dict)
+
+    def machine_names(self):
+        """All machine names libvirt accepts for this arch, aliases too."""
+        return [m.name for m in self.machines]
+
+    def get_machine(self, name):
+        for machine in self.machines:
+            if machine.name == name:
+                return machine
+        return None
+
+    def resolve_machine(self, name):
+        """Canonical machine name for ``name``, or None if not offered.
+
+        ``virt`` resolves to ``virt-7.2``, ``pc`` to ``pc-i440fx-7.2``; a
+        name that is already canonical is returned unchanged.
+        """
+        machine = self.get_machine(name)
+        if machine is None:
+            return None
+        return machine.canonical or machine.name
+
+    def aliases(self):
+        """Mapping alias -> canonical machine name."""
+        return {m.name: m.canonical for m in self.machines if m.canonical}
+
+    def supports_domain_type(self, domain_type):
+        return domain_type in self.domain_types
+
+    def emulator_for(self, domain_type=None):
+        """Emulator binary for a domain type (falls back to the arch's)."""
+        return self.domain_types.get(domain_type) or self.emulator
+
+
+@dataclasses.dataclass(frozen=True)
+class Capabilities:
+    """The parsed host capabilities document."""
+
+    host_uuid: ty.Optional[str]
+    host_cpu: HostCPU
+    guests: ty.Tuple[GuestCaps, ...] = ()
+
+    @classmethod
+    def from_xml(cls, xml):
+        return parse_capabilities(xml)
+
+    def guest(self, arch, os_type='hvm'):
+        """GuestCaps for ``arch`` (any alias) and ``os_type``, or None."""
+        arch = canonical_arch(arch)
+        for guest in self.guests:
+            if guest.arch == arch and guest.os_type == os_type:
+                return guest
+        return None
+
+    def guest_arches(self, os_type='hvm'):
+        """Canonical arches libvirt has an emulator for, in document order."""
+        return [g.arch for g in self.guests if g.os_type == os_type]
+
+
+def _parse_host_cpu(host):
+    cpu = host.find('cpu') if host is not None else None
+    if cpu is None:
+        return HostCPU(arch=None)
+    features = tuple(f.get('name') for f in cpu.findall('feature')
+                     if f.get('name'))
+    return HostCPU(arch=canonical_arch(_text(cpu, 'arch')),
+                   model=_text(cpu, 'model'),
+                   vendor=_text(cpu, 'vendor'),
+                   features=features)
+
+
+def _parse_guest(node):
+    arch = node.find('arch')
+    machines = tuple(
+        Machine(name=m.text.strip(),
+                canonical=m.get('canonical'),
+                maxcpus=_int(m.get('maxCpus')),
+                deprecated=m.get('deprecated') == 'yes')
+        for m in arch.findall('machine') if m.text)
+    domain_types = {d.get('type'): _text(d, 'emulator')
+                    for d in arch.findall('domain')}
+    return GuestCaps(os_type=_text(node, 'os_type'),
+                     arch=canonical_arch(arch.get('name')),
+                     wordsize=_int(_text(arch, 'wordsize')),
+                     emulator=_text(arch, 'emulator'),
+                     machines=machines,
+                     domain_types=domain_types)
+
+
+def parse_capabilities(xml):
+    """Parse a ``<capabilities>`` document into :class:`Capabilities`."""
+    root = _parse(xml)
+    host = root.find('host')
+    return Capabilities(
+        host_uuid=_text(host, 'uuid') if host is not None else None,
+        host_cpu=_parse_host_cpu(host),
+        guests=tuple(_parse_guest(g) for g in root.findall('guest')
+                     if g.find('arch') is not None))
+
+
+# --------------------------------------------------------------------------
+# virConnectGetDomainCapabilities
+# --------------------------------------------------------------------------
+
+class CPUModel(ty.NamedTuple):
+    """A custom CPU model; ``usable`` is 'yes', 'no' or 'unknown'."""
+
+    name: str
+    usable: str
+
+
+@dataclasses.dataclass(frozen=True)
+class DomainCapabilities:
+    """What one (emulator, arch, machine, virt type) combination accepts."""
+
+    path: ty.Optional[str]
+    domain_type: str
+    machine: ty.Optional[str]
+    arch: str
+    max_vcpus: ty.Optional[int] = None
+    firmware: ty.Tuple[str, ...] = ()
+    loader_supported: bool = False
+    loader_values: ty.Tuple[str, ...] = ()
+    loader_types: ty.Tuple[str, ...] = ()
+    loader_secure: ty.Tuple[str, ...] = ()
+    cpu_host_passthrough: bool = False
+    cpu_maximum: bool = False
+    cpu_host_model: bool = False
+    cpu_host_model_name: ty.Optional[str] = None
+    cpu_custom: bool = False
+    cpu_models: ty.Tuple[CPUModel, ...] = ()
+    disk_buses: ty.Tuple[str, ...] = ()
+    disk_devices: ty.Tuple[str, ...] = ()
+    graphics_types: ty.Tuple[str, ...] = ()
+    video_models: ty.Tuple[str, ...] = ()
+    input_types: ty.Tuple[str, ...] = ()
+    input_buses: ty.Tuple[str, ...] = ()
+    gic_versions: ty.Tuple[str, ...] = ()
+    # every <features> child -> supported='yes'
+    features: ty.Dict[str, bool] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_xml(cls, xml):
+        return parse_domain_capabilities(xml)
+
+    def supports_video(self, model):
+        return model in self.video_models
+
+    def supports_graphics(self, graphics_type):
+        return graphics_type in self.graphics_types
+
+    def supports_disk_bus(self, bus):
+        return bus in self.disk_buses
+
+    def supports_disk_device(self, device):
+        return device in self.disk_devices
+
+    def supports_firmware(self, firmware):
+        return firmware in self.firmware
+
+    def supports_cpu_mode(self, mode):
+        """True if the CPU mode (host-passthrough, maximum...) is offered."""
+        return {
+            'host-passthrough': self.cpu_host_passthrough,
+            'maximum': self.cpu_maximum,
+            'host-model': self.cpu_host_model,
+            'custom': self.cpu_custom,
+        }.get(mode, False)
+
+    def cpu_model_names(self):
+        return [m.name for m in self.cpu_models]
+
+    def cpu_model_offered(self, name, include_unusable=False):
+        """True if custom model ``name`` is listed and may be used.
+
+        A model libvirt marks ``usable='no'`` (it would lose features on
+        this host and accelerator) counts only when ``include_unusable``;
+        ``unknown`` (what TCG reports for most arches) counts as usable.
+        """
+        if not self.cpu_custom:
+            return False
+        for model in self.cpu_models:
+            if model.name == name:
+                return include_unusable or model.usable != 'no'
+        return False
+
+    def supports_feature(self, name):
+        return self.features.get(name, False)
+
+
+def _parse_os(os_node):
+    loader = os_node.find('loader') if os_node is not None else None
+    return dict(
+        firmware=_enum(os_node, 'firmware'),
+        loader_supported=_supported(loader),
+        loader_values=tuple(v.text.strip()
+                            for v in (loader.findall('value')
+                                      if loader is not None else ())
+                            if v.text),
+        loader_types=_enum(loader, 'type'),
+        loader_secure=_enum(loader, 'secure'),
+    )
+
+
+def _parse_cpu(cpu):
+    modes = {m.get('name'): m for m in (cpu.findall('mode')
+                                        if cpu is not None else ())}
+    host_model = modes.get('host-model')
+    custom = modes.get('custom')
+    models = ()
+    if _supported(custom):
+        models = tuple(CPUModel(m.text.strip(), m.get('usable', 'unknown'))
+                       for m in custom.findall('model') if m.text)
+    return dict(
+        cpu_host_passthrough=_supported(modes.get('host-passthrough')),
+        cpu_maximum=_supported(modes.get('maximum')),
+        cpu_host_model=_supported(host_model),
+        cpu_host_model_name=(_text(host_model, 'model')
+                             if _supported(host_model) else None),
+        cpu_custom=_supported(custom),
+        cpu_models=models,
+    )
+
+
+def _device(devices, name):
+    if devices is None:
+        return None
+    node = devices.find(name)
+    return node if _supported(node) else None
+
+
+def _parse_devices(devices):
+    disk = _device(devices, 'disk')
+    inp = _device(devices, 'input')
+    return dict(
+        disk_buses=_enum(disk, 'bus'),
+        disk_devices=_enum(disk, 'diskDevice'),
+        graphics_types=_enum(_device(devices, 'graphics'), 'type'),
+        video_models=_enum(_device(devices, 'video'), 'modelType'),
+        input_types=_enum(inp, 'type'),
+        input_buses=_enum(inp, 'bus'),
+    )
+
+
+def _parse_features(features):
+    if features is None:
+        return dict(features={}, gic_versions=())
+    gic = features.find('gic')
+    return dict(
+        features={f.tag: _supported(f) for f in features
+                  if isinstance(f.tag, str)},
+        gic_versions=_enum(gic, 'version') if _supported(gic) else (),
+    )
+
+
+def parse_domain_capabilities(xml):
+    """Parse a ``<domainCapabilities>`` document."""
+    root = _parse(xml)
+    vcpu = root.find('vcpu')
+    kwargs = dict(
+        path=_text(root, 'path'),
+        domain_type=_text(root, 'domain'),
+        machine=_text(root, 'machine'),
+        arch=canonical_arch(_text(root, 'arch')),
+        max_vcpus=_int(vcpu.get('max')) if vcpu is not None else None,
+    )
+    kwargs.update(_parse_os(root.find('os')))
+    kwargs.update(_parse_cpu(root.find('cpu')))
+    kwargs.update(_parse_devices(root.find('devices')))
+    kwargs.update(_parse_features(root.find('features')))
+    return DomainCapabilities(**kwargs)

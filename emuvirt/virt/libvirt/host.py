@@ -1,0 +1,241 @@
+"""The libvirt host: one lazily opened connection plus cached host facts.
+
+Capabilities and domain capabilities are expensive to fetch (a domain
+capabilities call costs 1.5 to 2 s per emulator the first time) and never
+change while the daemon runs, so :class:`Host` parses each document once
+and keeps the typed result until :meth:`Host.invalidate_caches`.
+
+Tests replace :func:`open_connection` (see
+``emuvirt.tests.fixtures.fakelibvirt``); nothing else in this module talks
+to libvirt directly.
+"""
+
+import dataclasses
+import re
+import threading
+import uuid as uuid_lib
+
+import libvirt
+from oslo_log import log as logging
+
+from emuvirt import conf
+from emuvirt import exception
+from emuvirt.virt.libvirt import caps as caps_mod
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_URI = 'qemu:///system'
+CPUINFO_PATH = '/proc/cpuinfo'
+
+_S390_MACHINE_RE = re.compile(r'\bmachine\s*=\s*([0-9A-Za-z]+)')
+
+
+def open_connection(uri):
+    """Open a read-write libvirt connection to ``uri``.
+
+    :raises: HypervisorUnavailable naming the URI and libvirt's reason.
+    """
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as e:
+        raise exception.HypervisorUnavailable(uri=uri, reason=str(e))
+
+
+def default_uri():
+    """``[libvirt]connection_uri`` if set, else ``qemu:///system``."""
+    try:
+        uri = conf.CONF.libvirt.connection_uri
+    except AttributeError:
+        # emuvirt.conf not there yet, or the option is not registered.
+        uri = None
+    return uri or DEFAULT_URI
+
+
+def read_s390x_machine_type(path=None):
+    """The machine type (e.g. '8561') from an s390x ``/proc/cpuinfo``.
+
+    Returns None when the file cannot be read or has no ``machine =``
+    field (any non-s390x host).
+    """
+    try:
+        with open(path or CPUINFO_PATH) as f:
+            for line in f:
+                match = _S390_MACHINE_RE.search(line)
+                if match:
+                    return match.group(1)
+    except OSError as e:
+        LOG.debug('Cannot read %s: %s', path or CPUINFO_PATH, e)
+    return None
+
+
+def _is_uuid(value):
+    try:
+        uuid_lib.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+class Host(object):
+    """A libvirt host reached through one connection URI."""
+
+    def __init__(self, uri=None):
+        self._uri = uri if uri else default_uri()
+        self._conn = None
+        self._lock = threading.RLock()
+        self._caps = None
+        self._domcaps = {}
+
+    @property
+    def uri(self):
+        return self._uri
+
+    # -- connection --------------------------------------------------------
+
+    def get_connection(self):
+        """The libvirt connection, opened on first use."""
+        with self._lock:
+            if self._conn is None:
+                LOG.debug('Connecting to libvirt at %s', self._uri)
+                self._conn = open_connection(self._uri)
+            return self._conn
+
+    def close(self):
+        """Close the connection; the next call opens a new one."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except libvirt.libvirtError as e:
+                LOG.debug('Closing libvirt connection failed: %s', e)
+
+    # -- host facts --------------------------------------------------------
+
+    def get_capabilities(self):
+        """Parsed host capabilities (fetched once, then cached)."""
+        with self._lock:
+            if self._caps is None:
+                xml = self.get_connection().getCapabilities()
+                self._caps = self._fill_host_cpu_model(
+                    caps_mod.parse_capabilities(xml))
+            return self._caps
+
+    @staticmethod
+    def _fill_host_cpu_model(caps):
+        """On s390x, libvirt may report no host CPU model; use cpuinfo's.
+
+        KVM on IBM Z hosts report the CPU as a machine type number in
+        ``/proc/cpuinfo`` (``machine = 8561``); that number is what
+        operators and the scheduler know the host by.
+        """
+        cpu = caps.host_cpu
+        if cpu.arch != 's390x' or cpu.model:
+            return caps
+        model = read_s390x_machine_type()
+        if model is None:
+            return caps
+        cpu = dataclasses.replace(cpu, model=model)
+        return dataclasses.replace(caps, host_cpu=cpu)
+
+    @property
+    def host_arch(self):
+        """Canonical architecture of the host."""
+        return self.get_capabilities().host_cpu.arch
+
+    def get_guest_caps(self, arch, os_type='hvm'):
+        """GuestCaps for ``arch`` (aliases accepted) or None."""
+        return self.get_capabilities().guest(arch, os_type)
+
+    def get_domain_capabilities(self, arch, machine, virt_type):
+        """Domain capabilities for a guest arch, machine and virt type.
+
+        The emulator is the one capabilities name for that arch and domain
+        type; the machine is always passed, because without one libvirt
+        answers for QEMU's default board (``integratorcp`` on aarch64).
+        Results are cached per (arch, canonical machine, virt type), so an
+        alias and its canonical name share one entry.
+
+        :raises: ArchitectureNotSupported if libvirt has no emulator for
+                 ``arch`` or does not offer ``virt_type`` for it;
+                 InvalidMachineType if ``machine`` is not offered for it.
+        """
+        guest = self.get_guest_caps(arch)
+        arch = caps_mod.canonical_arch(arch)
+        if guest is None:
+            raise exception.ArchitectureNotSupported(
+                arch=arch, reason='libvirt reports no emulator for it')
+        if not guest.supports_domain_type(virt_type):
+            raise exception.ArchitectureNotSupported(
+                arch=arch,
+                reason="libvirt offers no '%s' domain for it (offered: %s)"
+                       % (virt_type, ', '.join(sorted(guest.domain_types))))
+        canonical = guest.resolve_machine(machine)
+        if canonical is None:
+            raise exception.InvalidMachineType(
+                mtype=machine, arch=arch,
+                source='domain capabilities request',
+                offered=', '.join(sorted(guest.machine_names())))
+        key = (arch, canonical, virt_type)
+        with self._lock:
+            domcaps = self._domcaps.get(key)
+            if domcaps is None:
+                xml = self.get_connection().getDomainCapabilities(
+                    guest.emulator_for(virt_type), arch, canonical,
+                    virt_type, 0)
+                domcaps = caps_mod.parse_domain_capabilities(xml)
+                self._domcaps[key] = domcaps
+            return domcaps
+
+    def invalidate_caches(self):
+        """Forget capabilities and domain capabilities (emulators changed)."""
+        with self._lock:
+            self._caps = None
+            self._domcaps = {}
+
+    def get_version(self):
+        """Hypervisor (QEMU) version as libvirt's integer, e.g. 7002022."""
+        return self.get_connection().getVersion()
+
+    def get_lib_version(self):
+        """libvirt daemon version as an integer, e.g. 9000000."""
+        return self.get_connection().getLibVersion()
+
+    def get_hostname(self):
+        return self.get_connection().getHostname()
+
+    def get_memory_mb_total(self):
+        return self.get_connection().getInfo()[1]
+
+    def get_cpu_count(self):
+        return self.get_connection().getInfo()[2]
+
+    def get_free_memory_mb(self):
+        return self.get_connection().getFreeMemory() // (1024 * 1024)
+
+    # -- domains -----------------------------------------------------------
+
+    def define_domain(self, xml):
+        """Define (or redefine) a persistent domain; returns virDomain."""
+        return self.get_connection().defineXML(xml)
+
+    def lookup_domain(self, name_or_uuid):
+        """The domain with that UUID or name, or None if there is none."""
+        conn = self.get_connection()
+        try:
+            if _is_uuid(name_or_uuid):
+                try:
+                    return conn.lookupByUUIDString(str(name_or_uuid))
+                except libvirt.libvirtError as e:
+                    if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                        raise
+            # A name may look like a UUID; fall back to a name lookup.
+            return conn.lookupByName(str(name_or_uuid))
+        except libvirt.libvirtError as e:
+            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise
+
+    def list_domains(self, flags=0):
+        """All domains (virDomain objects), active and inactive."""
+        return self.get_connection().listAllDomains(flags)
