@@ -1,0 +1,49 @@
+"""emuvirt configuration.
+
+Importing this package registers every option group on ``CONF``::
+
+    from emuvirt import conf
+    CONF = conf.CONF
+
+Each group lives in its own module with ``register_opts(conf)`` and
+``list_opts()``; :mod:`emuvirt.conf.opts` gathers them for the config
+generator.
+"""
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from emuvirt.conf import compute
+from emuvirt.conf import default
+from emuvirt.conf import emulation
+from emuvirt.conf import libvirt
+from emuvirt.conf import placement
+from emuvirt.conf import validate
+
+CONF = cfg.CONF
+
+MODULES = (default, libvirt, emulation, placement, compute)
+
+for _module in MODULES:
+    _module.register_opts(CONF)
+logging.register_options(CONF)
+
+
+def parse_args(argv, prog='emuvirt', default_config_files=None,
+               check=True):
+    """Parse the command line and config files, then set up logging.
+
+    :param argv: the full command line, program name first (like
+        ``sys.argv``); ``argv[1:]`` is parsed.
+    :param prog: program name, for ``--help`` and the log.
+    :param default_config_files: config files read when no
+        ``--config-file`` is given; None means oslo.config's search
+        (``/etc/emuvirt/emuvirt.conf`` and friends).
+    :param check: run :func:`emuvirt.conf.validate.validate`.
+    :raises: ConfigOptionInvalid naming the option for a bad value.
+    """
+    CONF(argv[1:], project='emuvirt', prog=prog,
+         default_config_files=default_config_files)
+    if check:
+        validate.validate(CONF)
+    logging.setup(CONF, prog)

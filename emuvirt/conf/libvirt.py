@@ -1,0 +1,77 @@
+"""Options of the ``[libvirt]`` group."""
+
+from oslo_config import cfg
+
+libvirt_group = cfg.OptGroup(
+    'libvirt',
+    title='Libvirt options',
+    help='Options for the libvirt connection and the guest configuration '
+         'that emuvirt generates.')
+
+libvirt_opts = [
+    cfg.StrOpt(
+        'connection_uri',
+        default='',
+        help="""
+Libvirt connection URI. Empty means ``qemu:///system``.
+
+Examples: ``qemu:///system``, ``qemu:///session?socket=/run/emuvirt/sock``.
+"""),
+    cfg.StrOpt(
+        'virt_type',
+        default='kvm',
+        choices=[
+            ('kvm', 'Use KVM for guests of the host architecture when the '
+                    'host offers it. Foreign-architecture guests always '
+                    'use QEMU emulation (TCG).'),
+            ('qemu', 'Use QEMU emulation (TCG) for every guest.'),
+        ],
+        help='Domain type for guests of the host architecture.'),
+    cfg.ListOpt(
+        'hw_machine_type',
+        default=[],
+        help="""
+Default machine type per GUEST architecture, as a list of ``arch=machine``
+entries, used when the image does not set ``hw_machine_type``.
+
+The architecture is the guest's (the image's ``hw_emulation_architecture``
+or ``hw_architecture``), not the host's, and it is canonicalised, so
+``arm64=virt-7.2`` and ``aarch64=virt-7.2`` are the same entry. An
+architecture not listed uses its arch profile's default machine.
+
+Example: ``aarch64=virt,ppc64le=pseries,x86_64=q35``.
+"""),
+    cfg.IntOpt(
+        'num_pcie_ports',
+        default=0,
+        min=0,
+        max=28,
+        help="""
+Number of PCIe root ports to add to guests whose machine type is PCIe-based
+(for hot-plug). 0 means the guest arch profile's default.
+"""),
+    cfg.IntOpt(
+        'tb_cache_size',
+        default=0,
+        min=0,
+        help="""
+Size in MiB of the QEMU TCG translation block cache for emulated guests.
+0 means QEMU's default. A smaller cache saves host memory per guest at the
+cost of emulation speed.
+"""),
+    cfg.StrOpt(
+        'instances_path',
+        default='$state_path/instances',
+        help='Directory where instance disks and NVRAM files are kept.'),
+]
+
+
+def register_opts(conf):
+    """Register the ``[libvirt]`` group and its options on ``conf``."""
+    conf.register_group(libvirt_group)
+    conf.register_opts(libvirt_opts, group=libvirt_group)
+
+
+def list_opts():
+    """Return the options for the config generator."""
+    return {libvirt_group: libvirt_opts}
