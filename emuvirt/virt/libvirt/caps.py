@@ -22,22 +22,7 @@ import typing as ty
 from lxml import etree
 
 from emuvirt import exception
-
-try:
-    from emuvirt.objects import fields as _fields
-except ImportError:  # pragma: no cover - until emuvirt.objects.fields lands
-    _fields = None
-
-# Used only while emuvirt.objects.fields is not available.
-_FALLBACK_ALIASES = {
-    'amd64': 'x86_64',
-    'x64': 'x86_64',
-    'arm64': 'aarch64',
-    'ppc64el': 'ppc64le',
-    'i386': 'i686',
-    'i486': 'i686',
-    'i586': 'i686',
-}
+from emuvirt.objects import fields
 
 
 def canonical_arch(name):
@@ -49,14 +34,10 @@ def canonical_arch(name):
     """
     if name is None:
         return None
-    name = name.strip()
-    if _fields is not None:
-        try:
-            return _fields.Architecture.canonicalize(name)
-        except exception.Invalid:
-            return name.lower()
-    name = name.lower()
-    return _FALLBACK_ALIASES.get(name, name)
+    try:
+        return fields.Architecture.canonicalize(name)
+    except exception.InvalidArchitectureName:
+        return name.strip().lower()
 
 
 def _parse(xml):
