@@ -30,11 +30,21 @@ CPUINFO_PATH = '/proc/cpuinfo'
 _S390_MACHINE_RE = re.compile(r'\bmachine\s*=\s*([0-9A-Za-z]+)')
 
 
+def _ignore_libvirt_error(ctx, error):
+    """Drop libvirt's own error report.
+
+    libvirt's default handler prints every error to stderr, including the
+    "Domain not found" that lookup_domain expects; the Python exceptions
+    carry the same information.
+    """
+
+
 def open_connection(uri):
     """Open a read-write libvirt connection to ``uri``.
 
     :raises: HypervisorUnavailable naming the URI and libvirt's reason.
     """
+    libvirt.registerErrorHandler(_ignore_libvirt_error, None)
     try:
         return libvirt.open(uri)
     except libvirt.libvirtError as e:
@@ -93,12 +103,26 @@ class Host(object):
     # -- connection --------------------------------------------------------
 
     def get_connection(self):
-        """The libvirt connection, opened on first use."""
+        """The libvirt connection, opened on first use.
+
+        A connection the daemon dropped (restart) is replaced.
+        """
         with self._lock:
+            if self._conn is not None and not self._is_alive(self._conn):
+                LOG.warning('Connection to libvirt at %s was lost; '
+                            'reconnecting', self._uri)
+                self._conn = None
             if self._conn is None:
                 LOG.debug('Connecting to libvirt at %s', self._uri)
                 self._conn = open_connection(self._uri)
             return self._conn
+
+    @staticmethod
+    def _is_alive(conn):
+        try:
+            return bool(conn.isAlive())
+        except libvirt.libvirtError:
+            return False
 
     def close(self):
         """Close the connection; the next call opens a new one."""

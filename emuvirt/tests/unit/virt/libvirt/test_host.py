@@ -48,6 +48,13 @@ class TestOpenConnection(testtools.TestCase):
                       host.open_connection('qemu:///session'))
         mock_open.assert_called_once_with('qemu:///session')
 
+    @mock.patch.object(libvirt, 'registerErrorHandler')
+    @mock.patch.object(libvirt, 'open')
+    def test_silences_stderr_handler(self, mock_open, mock_register):
+        host.open_connection('qemu:///system')
+        mock_register.assert_called_once_with(host._ignore_libvirt_error,
+                                              None)
+
     @mock.patch.object(libvirt, 'open')
     def test_error_names_uri_and_reason(self, mock_open):
         mock_open.side_effect = fakelibvirt.make_error(
@@ -98,6 +105,12 @@ class TestConnection(HostTestCase):
         self.assertEqual(2, len(self.fake.uris))
         self.host.close()
         self.host.close()  # closing twice is harmless
+
+    def test_reconnect_when_dropped(self):
+        conn = self.host.get_connection()
+        conn.closed = True  # the daemon went away
+        self.assertTrue(self.host.get_connection().isAlive())
+        self.assertEqual(2, len(self.fake.uris))
 
     def test_connect_failure(self):
         self.fake.connect_error = 'Failed to connect socket'
