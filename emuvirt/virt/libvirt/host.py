@@ -27,6 +27,11 @@ LOG = logging.getLogger(__name__)
 DEFAULT_URI = 'qemu:///system'
 CPUINFO_PATH = '/proc/cpuinfo'
 
+# Error codes that mean the connection itself is gone.
+_CONNECTION_ERRORS = frozenset((libvirt.VIR_ERR_SYSTEM_ERROR,
+                                libvirt.VIR_ERR_NO_CONNECT,
+                                libvirt.VIR_ERR_INVALID_CONN,
+                                libvirt.VIR_ERR_RPC))
 _S390_MACHINE_RE = re.compile(r'\bmachine\s*=\s*([0-9A-Za-z]+)')
 
 
@@ -136,11 +141,30 @@ class Host(object):
 
     # -- host facts --------------------------------------------------------
 
+    def _call(self, method, *args, refused=None):
+        """Call a connection method, turning libvirt errors into ours.
+
+        A lost connection becomes HypervisorUnavailable (and the next call
+        reconnects); any other error becomes ``refused(error)`` when given,
+        else HypervisorUnavailable too.
+        """
+        try:
+            return getattr(self.get_connection(), method)(*args)
+        except libvirt.libvirtError as e:
+            lost = e.get_error_code() in _CONNECTION_ERRORS
+            if lost:
+                with self._lock:
+                    self._conn = None
+            if lost or refused is None:
+                raise exception.HypervisorUnavailable(
+                    uri=self._uri, reason='%s: %s' % (method, e))
+            raise refused(e)
+
     def get_capabilities(self):
         """Parsed host capabilities (fetched once, then cached)."""
         with self._lock:
             if self._caps is None:
-                xml = self.get_connection().getCapabilities()
+                xml = self._call('getCapabilities')
                 self._caps = self._fill_host_cpu_model(
                     caps_mod.parse_capabilities(xml))
             return self._caps
@@ -181,8 +205,11 @@ class Host(object):
         alias and its canonical name share one entry.
 
         :raises: ArchitectureNotSupported if libvirt has no emulator for
-                 ``arch`` or does not offer ``virt_type`` for it;
-                 InvalidMachineType if ``machine`` is not offered for it.
+                 ``arch``, does not offer ``virt_type`` for it or refuses
+                 the request (e.g. the emulator was uninstalled since the
+                 capabilities were read); InvalidMachineType if
+                 ``machine`` is not offered for it; HypervisorUnavailable
+                 if the connection fails.
         """
         guest = self.get_guest_caps(arch)
         arch = caps_mod.canonical_arch(arch)
@@ -204,9 +231,13 @@ class Host(object):
         with self._lock:
             domcaps = self._domcaps.get(key)
             if domcaps is None:
-                xml = self.get_connection().getDomainCapabilities(
-                    guest.emulator_for(virt_type), arch, canonical,
-                    virt_type, 0)
+                xml = self._call(
+                    'getDomainCapabilities', guest.emulator_for(virt_type),
+                    arch, canonical, virt_type, 0,
+                    refused=lambda e: exception.ArchitectureNotSupported(
+                        arch=arch,
+                        reason='libvirt refused machine %s, virt type %s: %s'
+                               % (canonical, virt_type, e)))
                 domcaps = caps_mod.parse_domain_capabilities(xml)
                 self._domcaps[key] = domcaps
             return domcaps

@@ -189,6 +189,28 @@ class TestCapabilitiesCache(HostTestCase):
         self.host.invalidate_caches()
         self.assertIsNotNone(self.host.get_guest_caps('s390x'))
 
+    def test_emulator_removed_after_capabilities(self):
+        self.host.get_capabilities()
+        self.fake.remove_arch('aarch64')
+        e = self.assertRaises(exception.ArchitectureNotSupported,
+                              self.host.get_domain_capabilities,
+                              'aarch64', 'virt', 'qemu')
+        self.assertIn('refused machine virt-7.2, virt type qemu', str(e))
+        self.assertIn("unable to find any emulator to serve 'aarch64'",
+                      str(e))
+
+    def test_connection_lost_during_call(self):
+        conn = self.host.get_connection()
+        error = fakelibvirt.make_error(libvirt.VIR_ERR_SYSTEM_ERROR,
+                                       'End of file while reading data')
+        with mock.patch.object(conn, 'getCapabilities', side_effect=error):
+            e = self.assertRaises(exception.HypervisorUnavailable,
+                                  self.host.get_capabilities)
+        self.assertIn('getCapabilities: End of file', str(e))
+        # The next call opens a new connection.
+        self.assertEqual('x86_64', self.host.host_arch)
+        self.assertEqual(2, len(self.fake.uris))
+
     def test_unknown_machine(self):
         e = self.assertRaises(exception.InvalidMachineType,
                               self.host.get_domain_capabilities,
