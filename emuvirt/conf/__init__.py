@@ -27,6 +27,8 @@ MODULES = (default, libvirt, emulation, placement, compute)
 for _module in MODULES:
     _module.register_opts(CONF)
 logging.register_options(CONF)
+# Commands print their results on stdout; log records go to stderr.
+CONF.set_default('use_stderr', True)
 
 
 def parse_args(argv, prog='emuvirt', default_config_files=None,

@@ -192,7 +192,7 @@ def load_compute_driver(virtapi=None, compute_driver=None, read_only=False):
         propagate unchanged.
     """
     name = compute_driver or CONF.compute_driver
-    LOG.info("Loading compute driver '%s'", name)
+    LOG.debug("Loading compute driver '%s'", name)
     try:
         manager = stevedore_driver.DriverManager(
             NAMESPACE, name,

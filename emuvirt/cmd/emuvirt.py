@@ -1,0 +1,46 @@
+"""The ``emuvirt`` command: one front for every subcommand."""
+
+import argparse
+import sys
+
+from emuvirt import conf
+from emuvirt import exception
+from emuvirt.cmd import guest_xml
+
+SUBCOMMANDS = (guest_xml,)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog='emuvirt',
+        description='Run foreign-architecture guests under QEMU emulation.')
+    parser.add_argument('--config-file', action='append', default=[],
+                        metavar='FILE', help='emuvirt configuration file '
+                        '(repeatable; default /etc/emuvirt/emuvirt.conf)')
+    parser.add_argument('--debug', action='store_true',
+                        help='log debug messages')
+    subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
+    subparsers.required = True
+    for module in SUBCOMMANDS:
+        module.add_parser(subparsers)
+    return parser
+
+
+def _load_config(args):
+    argv = ['emuvirt']
+    for path in args.config_file:
+        argv += ['--config-file', path]
+    if args.debug:
+        argv.append('--debug')
+    conf.parse_args(argv)
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        _load_config(args)
+        return args.func(args)
+    except exception.EmuvirtException as e:
+        print('emuvirt: error: %s' % e, file=sys.stderr)
+        return 1

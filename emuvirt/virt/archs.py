@@ -1,0 +1,209 @@
+"""The per-architecture profile table.
+
+Everything emuvirt knows about how to dress a guest of a given
+architecture lives in ``PROFILES``: data, not branches. Guest-config code
+looks up the profile of the GUEST architecture and reads it; it never asks
+what the host is, except to choose between KVM and TCG.
+
+Facts behind the values (measured on libvirt 9.0 / QEMU 7.2, see
+``shared/DESIGN.md``):
+
+* aarch64 ``virt``: with no ``<cpu>`` libvirt picks a 32-bit cortex-a15;
+  ``max`` boots a distro kernel four times slower than cortex-a57 because
+  QEMU emulates pointer authentication slowly, so a 64-bit model without it
+  comes first. libvirt refuses ``<acpi/>`` without UEFI.
+* s390x ``s390-ccw-virtio``: consoles are SCLP; VGA and USB are refused.
+* ppc64le ``pseries``: the serial port becomes spapr-vty.
+* mipsel ``malta``: no ``<cpu>`` element at all; PCI, not PCIe.
+* riscv64 ``virt``: libvirt refuses ``<cpu mode='maximum'/>``.
+"""
+
+import dataclasses
+import re
+import types
+
+from emuvirt import exception
+
+
+@dataclasses.dataclass(frozen=True)
+class MachineFamily:
+    """What changes with the machine family inside one architecture.
+
+    :param pci_root: root PCI controller model (``pcie-root`` or
+        ``pci-root``), None for a machine without PCI (s390x uses CCW).
+    :param cdrom_bus: bus for cdrom and config-drive devices.
+    """
+
+    pci_root: str
+    cdrom_bus: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchProfile:
+    """How guests of one architecture are built.
+
+    :param arch: canonical architecture name.
+    :param default_machine: machine type when neither the image nor
+        ``[libvirt]hw_machine_type`` names one.
+    :param families: machine family -> :class:`MachineFamily`; ``'*'`` is
+        the fallback for families not listed.
+    :param firmware: ``'uefi'`` or ``'builtin'`` (QEMU's own: SeaBIOS,
+        SLOF, the s390-ccw BIOS, OpenSBI, or none at all on malta).
+    :param firmware_types: values of ``hw_firmware_type`` this arch accepts.
+    :param uefi_with_kernel: keep UEFI for direct kernel boot.
+    :param acpi: ``'always'``, ``'with-uefi'`` or ``'never'``.
+    :param features: other ``<features>`` children, as (name, attrs) pairs.
+    :param cpu_element: whether libvirt accepts a ``<cpu>`` at all.
+    :param tcg_cpu_models: CPU models to try under TCG, fastest first; the
+        first one the domain capabilities offer wins.
+    :param tcg_cpu_maximum: fall back to ``<cpu mode='maximum'/>``.
+    :param kernel_console: the guest kernel's console device, used for a
+        default kernel command line.
+    :param serial: whether the arch has a serial console (``<serial>``).
+    :param sclp: whether consoles are SCLP (s390x).
+    :param graphics: graphics console types the arch can serve.
+    :param video_models: video models allowed; the first is the default.
+    :param usb_model: USB controller model, None where USB is refused.
+    :param input_bus: bus for tablet and keyboard when there is graphics.
+    :param disk_buses: buses allowed for disks; the first is the default.
+    :param nic_model: default network interface model.
+    :param default_pcie_ports: root ports added when
+        ``[libvirt]num_pcie_ports`` is 0 and the machine is PCIe.
+    """
+
+    arch: str
+    default_machine: str
+    families: types.MappingProxyType
+    firmware: str
+    firmware_types: tuple
+    uefi_with_kernel: bool
+    acpi: str
+    features: tuple
+    cpu_element: bool
+    tcg_cpu_models: tuple
+    tcg_cpu_maximum: bool
+    kernel_console: str
+    serial: bool
+    sclp: bool
+    graphics: tuple
+    video_models: tuple
+    usb_model: str
+    input_bus: str
+    disk_buses: tuple
+    nic_model: str
+    default_pcie_ports: int
+
+    def family(self, machine):
+        """Return the :class:`MachineFamily` for a machine type name."""
+        name = machine_family(machine)
+        return self.families.get(name) or self.families['*']
+
+    @property
+    def default_video(self):
+        return self.video_models[0] if self.video_models else None
+
+    @property
+    def default_disk_bus(self):
+        return self.disk_buses[0]
+
+
+def _families(table):
+    return types.MappingProxyType(
+        {name: MachineFamily(*value) for name, value in table.items()})
+
+
+def _profile(**kwargs):
+    kwargs['families'] = _families(kwargs['families'])
+    defaults = dict(firmware='builtin', firmware_types=(),
+                    uefi_with_kernel=False, acpi='never', features=(),
+                    cpu_element=True, tcg_cpu_models=(),
+                    tcg_cpu_maximum=False, serial=True, sclp=False,
+                    graphics=('vnc', 'spice'), usb_model='qemu-xhci',
+                    input_bus='usb', disk_buses=('virtio', 'scsi', 'usb'),
+                    nic_model='virtio', default_pcie_ports=0)
+    defaults.update(kwargs)
+    return ArchProfile(**defaults)
+
+
+# The table. Keep it declarative: a new architecture is a new entry here.
+_TABLE = (
+    _profile(
+        arch='aarch64', default_machine='virt',
+        families={'*': ('pcie-root', 'scsi')},
+        firmware='uefi', firmware_types=('uefi',),
+        acpi='with-uefi', features=(('gic', {'version': '3'}),),
+        tcg_cpu_models=('cortex-a57',), tcg_cpu_maximum=True,
+        kernel_console='ttyAMA0',
+        video_models=('virtio', 'ramfb'),
+        default_pcie_ports=8),
+    _profile(
+        arch='s390x', default_machine='s390-ccw-virtio',
+        families={'*': (None, 'scsi')},
+        kernel_console='ttysclp0', serial=False, sclp=True,
+        graphics=(), video_models=(), usb_model=None, input_bus=None,
+        disk_buses=('virtio', 'scsi')),
+    _profile(
+        arch='ppc64le', default_machine='pseries',
+        families={'*': ('pci-root', 'scsi')},
+        kernel_console='hvc0',
+        video_models=('vga', 'virtio', 'bochs')),
+    _profile(
+        arch='ppc64', default_machine='pseries',
+        families={'*': ('pci-root', 'scsi')},
+        kernel_console='hvc0',
+        video_models=('vga', 'virtio', 'bochs')),
+    _profile(
+        arch='mipsel', default_machine='malta',
+        families={'*': ('pci-root', 'scsi')},
+        cpu_element=False, kernel_console='ttyS0',
+        graphics=('vnc',), video_models=('cirrus', 'vga'),
+        disk_buses=('virtio', 'scsi')),
+    _profile(
+        arch='riscv64', default_machine='virt',
+        families={'*': ('pcie-root', 'scsi')},
+        kernel_console='ttyS0',
+        graphics=('vnc',), video_models=('virtio', 'ramfb'),
+        default_pcie_ports=8),
+    _profile(
+        arch='x86_64', default_machine='q35',
+        families={'q35': ('pcie-root', 'sata'),
+                  'pc': ('pci-root', 'ide'),
+                  '*': ('pcie-root', 'sata')},
+        firmware='builtin', firmware_types=('bios', 'uefi'),
+        uefi_with_kernel=False, acpi='always',
+        features=(('apic', {}),),
+        tcg_cpu_maximum=True, kernel_console='ttyS0',
+        video_models=('virtio', 'vga', 'bochs', 'cirrus', 'qxl'),
+        input_bus='usb', disk_buses=('virtio', 'scsi', 'sata', 'ide', 'usb'),
+        default_pcie_ports=8),
+)
+
+PROFILES = types.MappingProxyType({p.arch: p for p in _TABLE})
+
+_VERSION_SUFFIX = re.compile(r'-\d+(\.\d+)*$')
+_FAMILY_ALIASES = {'pc-q35': 'q35', 'pc-i440fx': 'pc'}
+
+
+def machine_family(machine):
+    """Return the family of a machine type: its name without the version.
+
+    ``virt-7.2`` -> ``virt``, ``pc-q35-7.2`` -> ``q35``,
+    ``pc-i440fx-7.2`` -> ``pc``, ``s390-ccw-virtio-7.2`` ->
+    ``s390-ccw-virtio``, ``malta`` -> ``malta``.
+    """
+    base = _VERSION_SUFFIX.sub('', machine)
+    return _FAMILY_ALIASES.get(base, base)
+
+
+def get_profile(arch):
+    """Return the profile of a canonical architecture name.
+
+    :raises ArchitectureNotSupported: emuvirt has no profile for it.
+    """
+    try:
+        return PROFILES[arch]
+    except KeyError:
+        raise exception.ArchitectureNotSupported(
+            arch=arch,
+            reason='emuvirt knows how to build guests of %s only' %
+            ', '.join(sorted(PROFILES)))

@@ -1,0 +1,189 @@
+"""Guest decisions: one function per question, each checked against libvirt.
+
+Each function takes the guest's arch profile, what the image asked for and
+what libvirt offers for THAT arch (capabilities, domain capabilities), and
+returns a decision or raises an error that names the image property or
+option at fault. None of them looks at the host architecture: the only
+host fact used is whether libvirt offers KVM for the guest arch.
+"""
+
+from emuvirt import exception
+from emuvirt.virt.libvirt import config as vconfig
+from emuvirt.virt.libvirt import firmware as vfirmware
+
+PROP_MACHINE = 'hw_machine_type'
+OPT_MACHINE = '[libvirt]hw_machine_type'
+PROP_CPU = 'hw_cpu_model'
+OPT_CPU = '[emulation]cpu_models'
+
+
+def _prop(props, name):
+    value = props.get(name) if props is not None else None
+    return value if value not in ('', None) else None
+
+
+def domain_type(virt_type, guest_caps):
+    """``kvm`` when asked for and libvirt offers it for this arch.
+
+    libvirt offers KVM only for the host's own arch (and its 32-bit
+    sibling); every foreign arch therefore gets ``qemu`` (TCG), whatever
+    ``[libvirt]virt_type`` says.
+    """
+    if virt_type == 'kvm' and guest_caps.supports_domain_type('kvm'):
+        return 'kvm'
+    return 'qemu'
+
+
+def machine_type(props, conf_map, profile, guest_caps):
+    """Return (canonical machine, where the name came from).
+
+    Image property first, then ``[libvirt]hw_machine_type`` for the GUEST
+    arch, then the arch profile's default; always checked against the
+    machines libvirt offers for that arch, aliases resolved.
+    """
+    name, source = _prop(props, PROP_MACHINE), 'image property %s' % (
+        PROP_MACHINE)
+    if name is None and conf_map.get(profile.arch):
+        name, source = conf_map[profile.arch], 'option %s' % OPT_MACHINE
+    if name is None:
+        name, source = profile.default_machine, 'the %s default' % (
+            profile.arch)
+    canonical = guest_caps.resolve_machine(name)
+    if canonical is None:
+        offered = ', '.join(sorted(guest_caps.machine_names())) or 'none'
+        raise exception.InvalidMachineType(
+            mtype=name, arch=profile.arch, source=source, offered=offered)
+    return canonical, source
+
+
+def cpu(props, conf_models, profile, domcaps, dom_type):
+    """Return a :class:`GuestCPU` or None (no ``<cpu>`` element).
+
+    Under KVM: host-model, else host-passthrough. Under TCG: the image's
+    ``hw_cpu_model``, else ``[emulation]cpu_models`` for the arch, else the
+    profile's models in order of speed, else ``maximum`` where the profile
+    allows it. Host CPU modes are never used for TCG: libvirt refuses
+    them for a foreign guest.
+    """
+    requested = _prop(props, PROP_CPU)
+    what = 'image property %s' % PROP_CPU
+    if requested is None and conf_models.get(profile.arch):
+        requested, what = conf_models[profile.arch], 'option %s' % OPT_CPU
+    if not profile.cpu_element:
+        if requested:
+            raise exception.Invalid(
+                reason='%s=%s: %s guests take no CPU model (libvirt '
+                       'accepts no <cpu> element for them)' % (
+                           what, requested, profile.arch))
+        return None
+    if requested:
+        if not domcaps.cpu_model_offered(requested):
+            raise exception.Invalid(
+                reason='%s=%s: not a CPU model libvirt offers for %s; '
+                       'offered: %s' % (
+                           what, requested, profile.arch,
+                           ', '.join(sorted(domcaps.cpu_model_names()))))
+        return vconfig.GuestCPU(mode='custom', model=requested)
+    if dom_type == 'kvm':
+        for mode in ('host-model', 'host-passthrough'):
+            if domcaps.supports_cpu_mode(mode):
+                return vconfig.GuestCPU(mode=mode)
+        return None
+    for model in profile.tcg_cpu_models:
+        if domcaps.cpu_model_offered(model):
+            return vconfig.GuestCPU(mode='custom', model=model)
+    if profile.tcg_cpu_maximum and domcaps.supports_cpu_mode('maximum'):
+        return vconfig.GuestCPU(mode='maximum')
+    return None
+
+
+def firmware_kind(props, profile, direct_kernel):
+    """``'uefi'`` or ``'builtin'``: image property, else the profile.
+
+    Direct kernel boot drops UEFI unless the image asks for it (or the
+    profile keeps it), since the kernel is loaded by QEMU itself.
+    """
+    requested = _prop(props, 'hw_firmware_type')
+    if requested is not None:
+        if requested not in profile.firmware_types:
+            allowed = ', '.join(profile.firmware_types) or (
+                'none: the arch boots from its built-in firmware')
+            raise exception.InvalidImageProperty(
+                name='hw_firmware_type',
+                reason='%s is not supported for %s guests; supported: %s' % (
+                    requested, profile.arch, allowed))
+        return 'uefi' if requested == 'uefi' else 'builtin'
+    if profile.firmware == 'uefi' and direct_kernel and not (
+            profile.uefi_with_kernel):
+        return 'builtin'
+    return profile.firmware
+
+
+def uefi(arch, machine, domcaps):
+    """Find the UEFI loader + vars template for the GUEST arch."""
+    return vfirmware.find_uefi(arch, machine, domcaps=domcaps)
+
+
+def graphics(props, profile, domcaps):
+    """Graphics console type (vnc, spice) or None for serial only."""
+    requested = _prop(props, 'hw_console_type')
+    if requested in (None, 'serial', 'none'):
+        return None
+    reason = None
+    if requested not in profile.graphics:
+        reason = 'the arch serves %s' % (
+            ', '.join(('serial',) + profile.graphics))
+    elif not domcaps.supports_graphics(requested):
+        reason = 'libvirt offers no %s graphics for this machine' % requested
+    if reason:
+        raise exception.UnsupportedGraphics(
+            name='hw_console_type', value=requested, arch=profile.arch,
+            reason=reason)
+    return requested
+
+
+def video(props, profile, domcaps, gfx):
+    """Video model, or None where the guest gets no video device."""
+    requested = _prop(props, 'hw_video_model')
+    if requested is None:
+        return profile.default_video if gfx else None
+    if requested == 'none':
+        return None
+    if requested not in profile.video_models or not (
+            domcaps.supports_video(requested)):
+        allowed = [m for m in profile.video_models
+                   if domcaps.supports_video(m)]
+        raise exception.InvalidImageProperty(
+            name='hw_video_model',
+            reason='%s is not supported for %s guests; supported: %s' % (
+                requested, profile.arch, ', '.join(allowed) or 'none'))
+    return requested
+
+
+def _bus(props, name, allowed, default, arch):
+    requested = _prop(props, name)
+    if requested is None:
+        return default
+    if requested not in allowed:
+        raise exception.InvalidImageProperty(
+            name=name,
+            reason='bus %s is not supported for %s guests; supported: %s' % (
+                requested, arch, ', '.join(allowed)))
+    return requested
+
+
+def disk_bus(props, profile, domcaps):
+    allowed = [b for b in profile.disk_buses if domcaps.supports_disk_bus(b)]
+    return _bus(props, 'hw_disk_bus', allowed, profile.default_disk_bus,
+                profile.arch)
+
+
+def cdrom_bus(props, profile, machine, domcaps):
+    """Bus for cdroms and config drives: never virtio, never IDE off x86."""
+    family = profile.family(machine)
+    allowed = [family.cdrom_bus] + [
+        b for b in profile.disk_buses
+        if b not in ('virtio', family.cdrom_bus)]
+    allowed = [b for b in allowed if domcaps.supports_disk_bus(b)]
+    return _bus(props, 'hw_cdrom_bus', allowed, family.cdrom_bus,
+                profile.arch)

@@ -1,0 +1,178 @@
+"""Turn a guest plan (decisions already checked) into config objects.
+
+``GuestPlan`` holds every decision the driver made for one guest; ``build``
+reads it together with the arch profile and writes no decision of its own
+beyond what the profile says: no host facts, no libvirt calls.
+"""
+
+import dataclasses
+import os
+
+from emuvirt.virt.libvirt import config as vconfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Boot:
+    """How the guest boots: a disk image, a cdrom and/or a kernel."""
+
+    disk_path: str = None
+    disk_format: str = 'qcow2'
+    cdrom_path: str = None
+    kernel: str = None
+    ramdisk: str = None
+    cmdline: str = None
+
+    @property
+    def direct_kernel(self):
+        return self.kernel is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """One NIC: a libvirt network by name, or user-mode networking."""
+
+    type: str = 'user'
+    network: str = None
+    mac: str = None
+
+
+@dataclasses.dataclass(frozen=True)
+class GuestPlan:
+    name: str
+    uuid: str
+    vcpus: int
+    memory_mib: int
+    profile: object
+    domain_type: str
+    emulator: str
+    machine: str
+    instance_dir: str
+    boot: Boot
+    cpu: object = None
+    firmware: object = None
+    graphics: str = None
+    video: str = None
+    disk_bus: str = 'virtio'
+    cdrom_bus: str = 'scsi'
+    pcie_ports: int = 0
+    tb_cache_mib: int = 0
+    networks: tuple = ()
+    metadata: object = None
+
+    @property
+    def console_log(self):
+        return os.path.join(self.instance_dir, 'console.log')
+
+
+def _os(plan):
+    prof, boot = plan.profile, plan.boot
+    os_ = vconfig.GuestOS(arch=prof.arch, machine=plan.machine)
+    fw = plan.firmware
+    if fw is not None:
+        os_.loader = fw.loader
+        os_.loader_type = fw.loader_type
+        os_.loader_secure = fw.secure if fw.loader_type == 'pflash' else None
+        if fw.nvram_template:
+            os_.nvram = os.path.join(plan.instance_dir, 'nvram.fd')
+            os_.nvram_template = fw.nvram_template
+    if boot.direct_kernel:
+        os_.kernel, os_.initrd = boot.kernel, boot.ramdisk
+        os_.cmdline = boot.cmdline
+    elif boot.cdrom_path:
+        os_.boot_devs = ('cdrom', 'hd')
+    elif boot.disk_path:
+        os_.boot_devs = ('hd',)
+    return os_
+
+
+def _features(plan):
+    prof = plan.profile
+    feats = []
+    if prof.acpi == 'always' or (
+            prof.acpi == 'with-uefi' and plan.firmware is not None):
+        feats.append(vconfig.GuestFeature('acpi'))
+    feats.extend(vconfig.GuestFeature(name, dict(attrs))
+                 for name, attrs in prof.features)
+    if plan.domain_type == 'qemu' and plan.tb_cache_mib:
+        feats.append(vconfig.GuestFeature(
+            'tcg', children=(('tb-cache', plan.tb_cache_mib,
+                              {'unit': 'MiB'}),)))
+    return feats
+
+
+def _controllers(plan):
+    family = plan.profile.family(plan.machine)
+    ctrls = []
+    if family.pci_root:
+        ctrls.append(vconfig.GuestController('pci', family.pci_root, 0))
+    if family.pci_root == 'pcie-root':
+        ctrls.extend(vconfig.GuestController('pci', 'pcie-root-port', i)
+                     for i in range(1, plan.pcie_ports + 1))
+    usb = plan.profile.usb_model
+    if usb:
+        ctrls.append(vconfig.GuestController(
+            'usb', usb if plan.graphics else 'none', 0))
+    if plan.boot.cdrom_path and plan.cdrom_bus == 'scsi':
+        ctrls.append(vconfig.GuestController('scsi', 'virtio-scsi', 0))
+    return ctrls
+
+
+def _disks(plan):
+    boot, disks = plan.boot, []
+    prefix = {'virtio': 'vd', 'ide': 'hd'}
+    if boot.disk_path:
+        disks.append(vconfig.GuestDisk(
+            boot.disk_path, prefix.get(plan.disk_bus, 'sd') + 'a',
+            plan.disk_bus, driver_type=boot.disk_format))
+    if boot.cdrom_path:
+        # cdroms never sit on virtio; 'b' keeps clear of an 'sda' disk.
+        disks.append(vconfig.GuestDisk(
+            boot.cdrom_path, prefix.get(plan.cdrom_bus, 'sd') + 'b',
+            plan.cdrom_bus, device='cdrom', driver_type='raw',
+            readonly=True))
+    return disks
+
+
+def _consoles(plan):
+    prof, log = plan.profile, plan.console_log
+    if prof.sclp:
+        # Interactive console on the SCLP VT220 (ttysclp0), kept in the
+        # console log too; the line-mode console goes to its own file.
+        return [vconfig.GuestCharDevice('console', 'pty', 'sclp', 0,
+                                        log_path=log),
+                vconfig.GuestCharDevice(
+                    'console', 'file', 'sclplm', 1,
+                    source_path=os.path.join(plan.instance_dir,
+                                             'console-linemode.log'))]
+    return [vconfig.GuestCharDevice('serial', 'pty', None, 0, log_path=log),
+            vconfig.GuestCharDevice('console', 'pty', 'serial', 0)]
+
+
+def _graphics(plan):
+    devs = []
+    if plan.graphics:
+        devs.append(vconfig.GuestGraphics(plan.graphics))
+        if plan.profile.input_bus:
+            devs.extend(vconfig.GuestInput(kind, plan.profile.input_bus)
+                        for kind in ('tablet', 'keyboard'))
+    if plan.video:
+        devs.append(vconfig.GuestVideo(plan.video))
+    return devs
+
+
+def build(plan):
+    """Return the :class:`GuestConfig` for a plan."""
+    prof = plan.profile
+    devices = _controllers(plan) + _disks(plan)
+    devices.extend(vconfig.GuestInterface(n.type, prof.nic_model,
+                                          network=n.network, mac=n.mac)
+                   for n in plan.networks)
+    devices.extend(_consoles(plan))
+    devices.extend(_graphics(plan))
+    devices.append(vconfig.GuestRng())
+    devices.append(vconfig.GuestMemballoon('virtio'))
+    return vconfig.GuestConfig(
+        virt_type=plan.domain_type, name=plan.name, uuid=plan.uuid,
+        memory_mib=plan.memory_mib, vcpus=plan.vcpus, os=_os(plan),
+        emulator=plan.emulator, metadata=plan.metadata, cpu=plan.cpu,
+        features=_features(plan), devices=devices)
