@@ -3,9 +3,9 @@
 import argparse
 import sys
 
+from emuvirt.cmd import guest_xml
 from emuvirt import conf
 from emuvirt import exception
-from emuvirt.cmd import guest_xml
 
 SUBCOMMANDS = (guest_xml,)
 

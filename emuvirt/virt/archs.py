@@ -8,10 +8,11 @@ what the host is, except to choose between KVM and TCG.
 Facts behind the values (measured on libvirt 9.0 / QEMU 7.2, see
 ``shared/DESIGN.md``):
 
-* aarch64 ``virt``: with no ``<cpu>`` libvirt picks a 32-bit cortex-a15;
-  ``max`` boots a distro kernel four times slower than cortex-a57 because
-  QEMU emulates pointer authentication slowly, so a 64-bit model without it
-  comes first. libvirt refuses ``<acpi/>`` without UEFI.
+* aarch64 ``virt``: GICv3 lifts the 8-vCPU limit of GICv2. With no
+  ``<cpu>`` libvirt picks a 32-bit cortex-a15; ``max`` boots a distro
+  kernel four times slower than cortex-a57 because QEMU emulates pointer
+  authentication slowly, so a 64-bit model without it comes first.
+  libvirt refuses ``<acpi/>`` without UEFI.
 * s390x ``s390-ccw-virtio``: consoles are SCLP; VGA and USB are refused.
 * ppc64le ``pseries``: the serial port becomes spapr-vty.
 * mipsel ``malta``: no ``<cpu>`` element at all; PCI, not PCIe.
@@ -54,6 +55,7 @@ class ArchProfile:
     :param acpi: ``'always'``, ``'with-uefi'`` or ``'never'``.
     :param features: other ``<features>`` children, as (name, attrs) pairs.
     :param cpu_element: whether libvirt accepts a ``<cpu>`` at all.
+    :param kvm_cpu_modes: host CPU modes to try under KVM, in order.
     :param tcg_cpu_models: CPU models to try under TCG, fastest first; the
         first one the domain capabilities offer wins.
     :param tcg_cpu_maximum: fall back to ``<cpu mode='maximum'/>``.
@@ -80,6 +82,7 @@ class ArchProfile:
     acpi: str
     features: tuple
     cpu_element: bool
+    kvm_cpu_modes: tuple
     tcg_cpu_models: tuple
     tcg_cpu_maximum: bool
     kernel_console: str
@@ -116,7 +119,9 @@ def _profile(**kwargs):
     kwargs['families'] = _families(kwargs['families'])
     defaults = dict(firmware='builtin', firmware_types=(),
                     uefi_with_kernel=False, acpi='never', features=(),
-                    cpu_element=True, tcg_cpu_models=(),
+                    cpu_element=True,
+                    kvm_cpu_modes=('host-model', 'host-passthrough'),
+                    tcg_cpu_models=(),
                     tcg_cpu_maximum=False, serial=True, sclp=False,
                     graphics=('vnc', 'spice'), usb_model='qemu-xhci',
                     input_bus='usb', disk_buses=('virtio', 'scsi', 'usb'),
@@ -132,6 +137,8 @@ _TABLE = (
         families={'*': ('pcie-root', 'scsi')},
         firmware='uefi', firmware_types=('uefi',),
         acpi='with-uefi', features=(('gic', {'version': '3'}),),
+        # libvirt has no host-model for aarch64 KVM.
+        kvm_cpu_modes=('host-passthrough',),
         tcg_cpu_models=('cortex-a57',), tcg_cpu_maximum=True,
         kernel_console='ttyAMA0',
         video_models=('virtio', 'ramfb'),

@@ -59,7 +59,7 @@ def machine_type(props, conf_map, profile, guest_caps):
 def cpu(props, conf_models, profile, domcaps, dom_type):
     """Return a :class:`GuestCPU` or None (no ``<cpu>`` element).
 
-    Under KVM: host-model, else host-passthrough. Under TCG: the image's
+    Under KVM: the profile's host CPU modes in order. Under TCG: the image's
     ``hw_cpu_model``, else ``[emulation]cpu_models`` for the arch, else the
     profile's models in order of speed, else ``maximum`` where the profile
     allows it. Host CPU modes are never used for TCG: libvirt refuses
@@ -85,7 +85,7 @@ def cpu(props, conf_models, profile, domcaps, dom_type):
                            ', '.join(sorted(domcaps.cpu_model_names()))))
         return vconfig.GuestCPU(mode='custom', model=requested)
     if dom_type == 'kvm':
-        for mode in ('host-model', 'host-passthrough'):
+        for mode in profile.kvm_cpu_modes:
             if domcaps.supports_cpu_mode(mode):
                 return vconfig.GuestCPU(mode=mode)
         return None

@@ -1,0 +1,93 @@
+"""The golden domain XML cases and how each one is rendered."""
+
+import dataclasses
+import os
+
+from emuvirt.objects import flavor as flavor_obj
+from emuvirt.objects import image_meta as image_meta_obj
+from emuvirt.objects import instance as instance_obj
+from emuvirt.virt import emulation
+
+GOLDEN_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)),
+                          'data', 'golden')
+UUID = '6f8a1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b'
+INSTANCES = '/var/lib/emuvirt/instances'
+IMAGE = '/var/lib/emuvirt/images/guest.qcow2'
+KERNEL = '/var/lib/emuvirt/images/vmlinuz'
+RAMDISK = '/var/lib/emuvirt/images/initrd.img'
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    name: str
+    host: str
+    props: dict
+    kernel: bool = False
+    image: str = IMAGE
+    disk_format: str = 'qcow2'
+    flavor: str = 'vcpus=2,ram=1024,disk=10'
+    flags: tuple = ()
+
+
+def _emu(arch, **props):
+    return dict(hw_emulation_architecture=arch, **props)
+
+
+CASES = (
+    # Foreign guests on an x86_64 host, with nothing but the arch set.
+    Case('x86_64-host-aarch64', 'x86_64', _emu('aarch64')),
+    Case('x86_64-host-aarch64-kernel', 'x86_64', _emu('aarch64'),
+         kernel=True, image=None),
+    Case('x86_64-host-aarch64-vnc-iso', 'x86_64',
+         _emu('aarch64', hw_console_type='vnc'),
+         image='/var/lib/emuvirt/images/installer.iso', disk_format='iso'),
+    Case('x86_64-host-s390x', 'x86_64', _emu('s390x')),
+    Case('x86_64-host-ppc64le', 'x86_64', _emu('ppc64le')),
+    Case('x86_64-host-ppc64le-spice', 'x86_64',
+         _emu('ppc64le', hw_console_type='spice')),
+    Case('x86_64-host-mipsel-kernel', 'x86_64', _emu('mipsel'),
+         kernel=True, image=None),
+    Case('x86_64-host-riscv64', 'x86_64', _emu('riscv64')),
+    # Options keyed by the guest arch.
+    Case('x86_64-host-aarch64-options', 'x86_64', _emu('aarch64'),
+         flags=(('num_pcie_ports', 2, 'libvirt'),
+                ('tb_cache_size', 256, 'libvirt'),
+                ('cpu_models', ['aarch64=neoverse-n1'], 'emulation'))),
+    # x86_64 emulated on an aarch64 host.
+    Case('aarch64-host-x86_64', 'aarch64', _emu('x86_64')),
+    # Native guests: the same code path, KVM where offered.
+    Case('x86_64-host-native', 'x86_64', {}),
+    Case('aarch64-host-native', 'aarch64', {}),
+    Case('s390x-host-native', 's390x', {}),
+    Case('ppc64le-host-native', 'ppc64le', {}),
+)
+
+
+def path(case):
+    return os.path.join(GOLDEN_DIR, case.name + '.xml')
+
+
+def make_instance(case):
+    image_meta = image_meta_obj.ImageMeta.from_dict(
+        {'properties': case.props, 'disk_format': case.disk_format},
+        strict=True)
+    instance = instance_obj.Instance.new(
+        uuid=UUID, name='guest-' + case.name,
+        flavor=flavor_obj.Flavor.from_string(case.flavor),
+        image_meta=image_meta, image_path=case.image,
+        kernel_path=KERNEL if case.kernel else None,
+        ramdisk_path=RAMDISK if case.kernel else None)
+    return instance, image_meta
+
+
+def render(test, case):
+    """Render ``case`` inside ``test`` (a FunctionalTestCase)."""
+    test.use_host(case.host)
+    # virt_type stays at its default, kvm: foreign guests must still get
+    # TCG, native ones KVM where the host offers it.
+    test.flags.config(group='libvirt', instances_path=INSTANCES)
+    for name, value, group in case.flags:
+        test.flags.config(group=group, **{name: value})
+    drv = emulation.EmuVirtDriver()
+    instance, image_meta = make_instance(case)
+    return drv.get_guest_xml(instance, image_meta)
