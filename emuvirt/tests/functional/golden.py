@@ -88,6 +88,6 @@ def render(test, case):
     test.flags.config(group='libvirt', instances_path=INSTANCES)
     for name, value, group in case.flags:
         test.flags.config(group=group, **{name: value})
-    drv = emulation.EmuVirtDriver()
+    drv = test.driver = emulation.EmuVirtDriver()
     instance, image_meta = make_instance(case)
     return drv.get_guest_xml(instance, image_meta)
