@@ -1,0 +1,514 @@
+"""Tests of the guest decisions, against captured libvirt 9.0 data.
+
+Each decision is fed the capabilities and domain capabilities libvirt
+reported for the GUEST arch (emuvirt/tests/data/hosts), so a refusal here
+is one libvirt itself would make, or one the arch profile makes on its
+behalf.
+"""
+
+import dataclasses
+import functools
+import os
+
+import fixtures
+import testtools
+
+from emuvirt import exception
+from emuvirt.objects import image_meta
+from emuvirt.tests.fixtures import fakelibvirt
+from emuvirt.virt import archs
+from emuvirt.virt.libvirt import caps
+from emuvirt.virt.libvirt import decide
+from emuvirt.virt.libvirt import firmware
+
+# Canonical default machines in the captured data.
+MACHINES = {'aarch64': 'virt-7.2', 'riscv64': 'virt',
+            's390x': 's390-ccw-virtio-7.2', 'ppc64le': 'pseries-7.2',
+            'mipsel': 'malta', 'x86_64': 'pc-q35-7.2'}
+I440FX = 'pc-i440fx-7.2'
+FOREIGN_TO_X86 = ('aarch64', 's390x', 'ppc64le', 'mipsel', 'riscv64')
+
+
+def guest_caps(arch, host='x86_64'):
+    data = fakelibvirt._load_host(host)[0]
+    return caps.parse_capabilities(data).guest(arch)
+
+
+def domcaps(arch, machine=None, virt_type='qemu', host='x86_64'):
+    data = fakelibvirt._load_host(host)[1][
+        (arch, machine or MACHINES[arch], virt_type)]
+    return caps.parse_domain_capabilities(data)
+
+
+def props(**kwargs):
+    return image_meta.ImageMetaProps.from_dict(kwargs)
+
+
+def profile(arch):
+    return archs.get_profile(arch)
+
+
+class TestDomainType(testtools.TestCase):
+
+    def test_kvm_when_asked_and_offered(self):
+        self.assertEqual('kvm',
+                         decide.domain_type('kvm', guest_caps('x86_64')))
+
+    def test_qemu_for_an_arch_without_kvm(self):
+        for arch in FOREIGN_TO_X86:
+            self.assertEqual('qemu',
+                             decide.domain_type('kvm', guest_caps(arch)),
+                             arch)
+
+    def test_qemu_when_asked(self):
+        self.assertEqual('qemu',
+                         decide.domain_type('qemu', guest_caps('x86_64')))
+
+
+class TestMachineType(testtools.TestCase):
+
+    def _decide(self, image=None, conf_map=None, arch='aarch64',
+                gcaps=None):
+        return decide.machine_type(props(**(image or {})), conf_map or {},
+                                   profile(arch), gcaps or guest_caps(arch))
+
+    def test_profile_default_resolved_to_canonical(self):
+        for arch, machine in MACHINES.items():
+            name, source = self._decide(arch=arch)
+            self.assertEqual(machine, name)
+            self.assertEqual('the %s default' % arch, source)
+
+    def test_option_for_the_guest_arch(self):
+        name, source = self._decide(conf_map={'aarch64': 'virt-7.1'})
+        self.assertEqual('virt-7.1', name)
+        self.assertEqual('option [libvirt]hw_machine_type', source)
+
+    def test_option_for_another_arch_is_ignored(self):
+        # Keyed by the GUEST arch: the x86_64 entry says nothing about an
+        # aarch64 guest, even on an x86_64 host.
+        name, source = self._decide(conf_map={'x86_64': 'pc'})
+        self.assertEqual('virt-7.2', name)
+        self.assertEqual('the aarch64 default', source)
+
+    def test_image_beats_option(self):
+        name, source = self._decide(image={'hw_machine_type': 'virt-6.2'},
+                                    conf_map={'aarch64': 'virt-7.1'})
+        self.assertEqual('virt-6.2', name)
+        self.assertEqual('image property hw_machine_type', source)
+
+    def test_aliases_resolve(self):
+        self.assertEqual(I440FX, self._decide(
+            image={'hw_machine_type': 'pc'}, arch='x86_64')[0])
+        self.assertEqual('pc-q35-7.2', self._decide(
+            conf_map={'x86_64': 'q35'}, arch='x86_64')[0])
+        self.assertEqual('s390-ccw-virtio-7.2', self._decide(
+            image={'hw_machine_type': 's390-ccw-virtio'}, arch='s390x')[0])
+
+    def test_empty_image_property_is_unset(self):
+        name, source = self._decide(image={'hw_machine_type': ''},
+                                    conf_map={'aarch64': 'virt-7.1'})
+        self.assertEqual(('virt-7.1', 'option [libvirt]hw_machine_type'),
+                         (name, source))
+
+    def _refused(self, **kwargs):
+        return self.assertRaises(exception.InvalidMachineType,
+                                 self._decide, **kwargs)
+
+    def test_unknown_from_image(self):
+        exc = self._refused(image={'hw_machine_type': 'pc'})
+        msg = str(exc)
+        self.assertIn("'pc'", msg)
+        self.assertIn('aarch64', msg)
+        self.assertIn('image property hw_machine_type', msg)
+        # Lists what libvirt offers for the GUEST arch, not the host's.
+        self.assertIn('virt-7.2', msg)
+        self.assertNotIn('pc-q35-7.2', msg)
+
+    def test_unknown_from_option(self):
+        exc = self._refused(conf_map={'s390x': 'virt'}, arch='s390x')
+        msg = str(exc)
+        self.assertIn("'virt'", msg)
+        self.assertIn('option [libvirt]hw_machine_type', msg)
+        self.assertIn('s390-ccw-virtio-7.2', msg)
+
+    def test_machine_of_another_arch_refused(self):
+        # malta exists for mipsel, not for ppc64le.
+        exc = self._refused(image={'hw_machine_type': 'malta'},
+                            arch='ppc64le')
+        self.assertIn('pseries-7.2', str(exc))
+
+    def test_default_missing(self):
+        gcaps = guest_caps('riscv64')
+        gcaps = dataclasses.replace(gcaps, machines=tuple(
+            m for m in gcaps.machines if m.name != 'virt'))
+        exc = self._refused(arch='riscv64', gcaps=gcaps)
+        msg = str(exc)
+        self.assertIn("'virt'", msg)
+        self.assertIn('the riscv64 default', msg)
+        self.assertIn('sifive_u', msg)
+
+    def test_no_machines_at_all(self):
+        gcaps = dataclasses.replace(guest_caps('mipsel'), machines=())
+        exc = self._refused(arch='mipsel', gcaps=gcaps)
+        self.assertIn('offered: none', str(exc))
+
+
+class TestCPU(testtools.TestCase):
+
+    def _cpu(self, arch, image=None, conf_models=None, dcaps=None,
+             dom_type='qemu'):
+        return decide.cpu(props(**(image or {})), conf_models or {},
+                          profile(arch), dcaps or domcaps(arch), dom_type)
+
+    def test_aarch64_tcg_first_fast_model_offered(self):
+        dcaps = domcaps('aarch64')
+        cpu = self._cpu('aarch64', dcaps=dcaps)
+        self.assertEqual('custom', cpu.mode)
+        expected = [m for m in profile('aarch64').tcg_cpu_models
+                    if dcaps.cpu_model_offered(m)][0]
+        self.assertEqual(expected, cpu.model)
+        self.assertNotEqual('max', cpu.model)
+
+    def test_aarch64_tcg_falls_through_the_list(self):
+        # A QEMU that lacks the preferred models: the next one offered.
+        dcaps = domcaps('aarch64')
+        fast = profile('aarch64').tcg_cpu_models
+        dcaps = dataclasses.replace(dcaps, cpu_models=tuple(
+            m for m in dcaps.cpu_models if m.name not in fast[:-1]))
+        self.assertEqual(fast[-1], self._cpu('aarch64', dcaps=dcaps).model)
+
+    def test_aarch64_tcg_maximum_when_no_model_fits(self):
+        dcaps = dataclasses.replace(domcaps('aarch64'), cpu_custom=False)
+        cpu = self._cpu('aarch64', dcaps=dcaps)
+        self.assertEqual(('maximum', None), (cpu.mode, cpu.model))
+
+    def test_x86_64_tcg_on_aarch64_host_is_maximum(self):
+        cpu = self._cpu('x86_64', dcaps=domcaps('x86_64', host='aarch64'))
+        self.assertEqual(('maximum', None), (cpu.mode, cpu.model))
+
+    def test_no_cpu_element(self):
+        for arch in ('riscv64', 'ppc64le', 's390x', 'mipsel'):
+            self.assertIsNone(self._cpu(arch), arch)
+
+    def test_s390x_tcg_has_no_cpu_although_maximum_is_offered(self):
+        dcaps = domcaps('s390x')
+        self.assertTrue(dcaps.supports_cpu_mode('maximum'))
+        self.assertIsNone(self._cpu('s390x', dcaps=dcaps))
+
+    def test_option_overrides_profile(self):
+        cpu = self._cpu('aarch64', conf_models={'aarch64': 'max'})
+        self.assertEqual(('custom', 'max'), (cpu.mode, cpu.model))
+
+    def test_option_for_another_arch_ignored(self):
+        cpu = self._cpu('x86_64', conf_models={'aarch64': 'max'},
+                        dcaps=domcaps('x86_64', host='aarch64'))
+        self.assertEqual('maximum', cpu.mode)
+
+    def test_image_overrides_option(self):
+        cpu = self._cpu('aarch64', image={'hw_cpu_model': 'cortex-a15'},
+                        conf_models={'aarch64': 'max'})
+        self.assertEqual(('custom', 'cortex-a15'), (cpu.mode, cpu.model))
+
+    def test_ppc64le_model_by_image(self):
+        cpu = self._cpu('ppc64le', image={'hw_cpu_model': 'POWER9'})
+        self.assertEqual(('custom', 'POWER9'), (cpu.mode, cpu.model))
+
+    def test_model_under_kvm(self):
+        cpu = self._cpu('aarch64', image={'hw_cpu_model': 'cortex-a57'},
+                        dcaps=domcaps('aarch64', virt_type='kvm',
+                                      host='aarch64'),
+                        dom_type='kvm')
+        self.assertEqual(('custom', 'cortex-a57'), (cpu.mode, cpu.model))
+
+    def test_kvm_host_modes(self):
+        x86 = self._cpu('x86_64', dcaps=domcaps('x86_64', virt_type='kvm'),
+                        dom_type='kvm')
+        self.assertEqual('host-model', x86.mode)
+        arm = self._cpu('aarch64', dom_type='kvm', dcaps=domcaps(
+            'aarch64', virt_type='kvm', host='aarch64'))
+        self.assertEqual('host-passthrough', arm.mode)
+        s390x = self._cpu('s390x', dom_type='kvm', dcaps=domcaps(
+            's390x', virt_type='kvm', host='s390x'))
+        self.assertEqual('host-model', s390x.mode)
+
+    def test_kvm_without_host_modes(self):
+        dcaps = dataclasses.replace(
+            domcaps('x86_64', virt_type='kvm'), cpu_host_model=False,
+            cpu_host_passthrough=False)
+        self.assertIsNone(self._cpu('x86_64', dcaps=dcaps, dom_type='kvm'))
+
+    def test_tcg_never_host_modes(self):
+        # The x86_64 TCG domcaps offer host-model; a TCG guest still
+        # gets maximum.
+        dcaps = domcaps('x86_64')
+        self.assertTrue(dcaps.supports_cpu_mode('host-model'))
+        self.assertEqual('maximum', self._cpu('x86_64', dcaps=dcaps).mode)
+
+    # -- refusals ---------------------------------------------------------
+
+    def test_mipsel_refuses_model_from_image(self):
+        exc = self.assertRaises(exception.Invalid, self._cpu, 'mipsel',
+                                image={'hw_cpu_model': '24Kf'})
+        self.assertIn('image property hw_cpu_model=24Kf', str(exc))
+        self.assertIn('mipsel', str(exc))
+
+    def test_mipsel_refuses_model_from_option(self):
+        exc = self.assertRaises(exception.Invalid, self._cpu, 'mipsel',
+                                conf_models={'mipsel': '24Kf'})
+        self.assertIn('option [emulation]cpu_models=24Kf', str(exc))
+
+    def test_model_not_offered_from_image(self):
+        exc = self.assertRaises(exception.Invalid, self._cpu, 'aarch64',
+                                image={'hw_cpu_model': 'POWER9'})
+        msg = str(exc)
+        self.assertIn('image property hw_cpu_model=POWER9', msg)
+        self.assertIn('aarch64', msg)
+        self.assertIn('cortex-a57', msg)
+
+    def test_model_not_offered_from_option(self):
+        exc = self.assertRaises(exception.Invalid, self._cpu, 'ppc64le',
+                                conf_models={'ppc64le': 'POWER42'})
+        msg = str(exc)
+        self.assertIn('option [emulation]cpu_models=POWER42', msg)
+        self.assertIn('POWER9', msg)
+
+    def test_unusable_model_refused(self):
+        # KVM on this host would lose qemu64 features: usable='no'.
+        dcaps = domcaps('x86_64', virt_type='kvm')
+        exc = self.assertRaises(exception.Invalid, self._cpu, 'x86_64',
+                                image={'hw_cpu_model': 'qemu64'},
+                                dcaps=dcaps, dom_type='kvm')
+        self.assertIn('hw_cpu_model=qemu64', str(exc))
+
+    def test_arch_without_custom_models_refuses_any(self):
+        exc = self.assertRaises(exception.Invalid, self._cpu, 'riscv64',
+                                image={'hw_cpu_model': 'rv64'})
+        self.assertIn('hw_cpu_model=rv64', str(exc))
+        self.assertIn('riscv64', str(exc))
+
+
+class TestFirmwareKind(testtools.TestCase):
+
+    def _kind(self, arch, direct_kernel=False, **image):
+        return decide.firmware_kind(props(**image), profile(arch),
+                                    direct_kernel)
+
+    def test_aarch64_uefi_by_default(self):
+        self.assertEqual('uefi', self._kind('aarch64'))
+
+    def test_aarch64_direct_kernel_no_uefi(self):
+        self.assertEqual('builtin', self._kind('aarch64', True))
+
+    def test_explicit_uefi_kept_for_direct_kernel(self):
+        self.assertEqual('uefi', self._kind('aarch64', True,
+                                            hw_firmware_type='uefi'))
+
+    def test_builtin_elsewhere(self):
+        for arch in ('s390x', 'ppc64le', 'mipsel', 'riscv64', 'x86_64'):
+            self.assertEqual('builtin', self._kind(arch), arch)
+
+    def test_x86_both_types(self):
+        self.assertEqual('uefi', self._kind('x86_64',
+                                            hw_firmware_type='uefi'))
+        self.assertEqual('builtin', self._kind('x86_64',
+                                               hw_firmware_type='bios'))
+
+    def test_bios_on_aarch64_refused(self):
+        exc = self.assertRaises(exception.InvalidImageProperty, self._kind,
+                                'aarch64', hw_firmware_type='bios')
+        msg = str(exc)
+        self.assertIn('hw_firmware_type', msg)
+        self.assertIn('bios', msg)
+        self.assertIn('supported: uefi', msg)
+
+    def test_any_type_on_s390x_refused(self):
+        for value in ('bios', 'uefi'):
+            exc = self.assertRaises(exception.InvalidImageProperty,
+                                    self._kind, 's390x',
+                                    hw_firmware_type=value)
+            self.assertIn('hw_firmware_type', str(exc))
+            self.assertIn(value, str(exc))
+            self.assertIn('built-in firmware', str(exc))
+
+
+class TestUEFI(testtools.TestCase):
+
+    def test_plain_aarch64_build_from_descriptors(self):
+        descriptors = os.path.join(fakelibvirt.HOSTS_DIR, 'x86_64',
+                                   'firmware')
+        self.useFixture(fixtures.MonkeyPatch(
+            'emuvirt.virt.libvirt.firmware.find_uefi',
+            functools.partial(firmware.find_uefi,
+                              descriptor_dirs=(descriptors,),
+                              exists=lambda path: True)))
+        fw = decide.uefi('aarch64', 'virt-7.2', domcaps('aarch64'))
+        # Not the secure-boot build with Microsoft keys that plain
+        # <os firmware='efi'> picks on Debian 12.
+        self.assertEqual('/usr/share/AAVMF/AAVMF_CODE.fd', fw.loader)
+        self.assertEqual('/usr/share/AAVMF/AAVMF_VARS.fd', fw.nvram_template)
+        self.assertEqual('pflash', fw.loader_type)
+        self.assertFalse(fw.secure)
+
+
+class TestGraphics(testtools.TestCase):
+
+    def _gfx(self, arch, value, dcaps=None):
+        return decide.graphics(props(hw_console_type=value), profile(arch),
+                               dcaps or domcaps(arch))
+
+    def test_serial_only(self):
+        for value in (None, 'serial', 'none'):
+            self.assertIsNone(decide.graphics(
+                props(**({'hw_console_type': value} if value else {})),
+                profile('aarch64'), domcaps('aarch64')))
+
+    def test_console_matrix_accepted(self):
+        for arch, value in (('aarch64', 'vnc'), ('aarch64', 'spice'),
+                            ('ppc64le', 'spice'), ('mipsel', 'vnc'),
+                            ('riscv64', 'vnc'), ('x86_64', 'spice')):
+            self.assertEqual(value, self._gfx(arch, value), arch)
+
+    def _refused(self, arch, value, dcaps=None):
+        exc = self.assertRaises(exception.UnsupportedGraphics, self._gfx,
+                                arch, value, dcaps)
+        self.assertIn('hw_console_type=%s' % value, str(exc))
+        self.assertIn(arch, str(exc))
+        return str(exc)
+
+    def test_vnc_on_s390x_refused(self):
+        msg = self._refused('s390x', 'vnc')
+        self.assertIn('serves serial', msg)
+
+    def test_spice_on_mipsel_and_riscv64_refused(self):
+        for arch in ('mipsel', 'riscv64'):
+            msg = self._refused(arch, 'spice')
+            self.assertIn('serial, vnc', msg)
+
+    def test_type_libvirt_does_not_offer(self):
+        dcaps = dataclasses.replace(domcaps('aarch64'),
+                                    graphics_types=('vnc',))
+        msg = self._refused('aarch64', 'spice', dcaps)
+        self.assertIn('libvirt offers no spice', msg)
+
+
+class TestVideo(testtools.TestCase):
+
+    def _video(self, arch, gfx=None, **image):
+        return decide.video(props(**image), profile(arch), domcaps(arch),
+                            gfx)
+
+    def test_none_without_graphics(self):
+        for arch in MACHINES:
+            self.assertIsNone(self._video(arch), arch)
+
+    def test_default_with_graphics(self):
+        self.assertEqual('virtio', self._video('aarch64', 'vnc'))
+        self.assertEqual('vga', self._video('ppc64le', 'spice'))
+        self.assertEqual('virtio', self._video('riscv64', 'vnc'))
+
+    def test_explicit_model(self):
+        self.assertEqual('ramfb', self._video('aarch64', 'vnc',
+                                              hw_video_model='ramfb'))
+        self.assertEqual('bochs', self._video('ppc64le', 'vnc',
+                                              hw_video_model='bochs'))
+        self.assertIsNone(self._video('aarch64', 'vnc',
+                                      hw_video_model='none'))
+
+    def test_vga_on_aarch64_refused(self):
+        exc = self.assertRaises(exception.InvalidImageProperty, self._video,
+                                'aarch64', 'vnc', hw_video_model='vga')
+        msg = str(exc)
+        self.assertIn('hw_video_model', msg)
+        self.assertIn('vga', msg)
+        self.assertIn('supported: virtio, ramfb', msg)
+
+    def test_vga_on_s390x_refused(self):
+        exc = self.assertRaises(exception.InvalidImageProperty, self._video,
+                                's390x', hw_video_model='vga')
+        self.assertIn('hw_video_model', str(exc))
+        self.assertIn('s390x', str(exc))
+
+    def test_model_libvirt_does_not_offer(self):
+        # qxl is in the x86_64 profile; a QEMU built without it (domcaps
+        # not listing it) refuses it, and the message lists what is left.
+        dcaps = dataclasses.replace(domcaps('x86_64'),
+                                    video_models=('virtio', 'vga'))
+        exc = self.assertRaises(exception.InvalidImageProperty, decide.video,
+                                props(hw_video_model='qxl'),
+                                profile('x86_64'), dcaps, 'spice')
+        self.assertIn('supported: virtio, vga', str(exc))
+
+
+class TestDiskBus(testtools.TestCase):
+
+    def _bus(self, arch, machine=None, **image):
+        return decide.disk_bus(props(**image), profile(arch),
+                               domcaps(arch, machine))
+
+    def test_virtio_by_default(self):
+        for arch in MACHINES:
+            self.assertEqual('virtio', self._bus(arch), arch)
+
+    def test_allowed_buses(self):
+        self.assertEqual('scsi', self._bus('aarch64', hw_disk_bus='scsi'))
+        self.assertEqual('sata', self._bus('x86_64', hw_disk_bus='sata'))
+        self.assertEqual('ide', self._bus('x86_64', I440FX,
+                                          hw_disk_bus='ide'))
+
+    def test_ide_on_aarch64_refused(self):
+        exc = self.assertRaises(exception.InvalidImageProperty, self._bus,
+                                'aarch64', hw_disk_bus='ide')
+        msg = str(exc)
+        self.assertIn('hw_disk_bus', msg)
+        self.assertIn('bus ide', msg)
+        self.assertIn('supported: virtio, scsi, usb', msg)
+
+    def test_ide_on_q35_refused_as_libvirt_does(self):
+        # The q35 domain capabilities list no ide bus.
+        exc = self.assertRaises(exception.InvalidImageProperty, self._bus,
+                                'x86_64', hw_disk_bus='ide')
+        self.assertIn('hw_disk_bus', str(exc))
+
+    def test_usb_on_s390x_refused(self):
+        self.assertRaises(exception.InvalidImageProperty, self._bus,
+                          's390x', hw_disk_bus='usb')
+
+
+class TestCdromBus(testtools.TestCase):
+
+    def _bus(self, arch, machine=None, **image):
+        machine = machine or MACHINES[arch]
+        return decide.cdrom_bus(props(**image), profile(arch), machine,
+                                domcaps(arch, machine))
+
+    def test_defaults(self):
+        self.assertEqual('scsi', self._bus('aarch64'))
+        self.assertEqual('scsi', self._bus('s390x'))
+        self.assertEqual('scsi', self._bus('ppc64le'))
+        self.assertEqual('scsi', self._bus('mipsel'))
+        self.assertEqual('scsi', self._bus('riscv64'))
+        self.assertEqual('sata', self._bus('x86_64'))
+        self.assertEqual('ide', self._bus('x86_64', I440FX))
+
+    def test_ide_on_non_x86_refused(self):
+        # mipsel's domcaps offer ide; the profile still refuses it.
+        for arch in FOREIGN_TO_X86:
+            exc = self.assertRaises(exception.InvalidImageProperty,
+                                    self._bus, arch, hw_cdrom_bus='ide')
+            self.assertIn('hw_cdrom_bus', str(exc), arch)
+            self.assertIn('bus ide', str(exc), arch)
+            self.assertIn(arch, str(exc))
+
+    def test_virtio_refused_everywhere(self):
+        for arch in MACHINES:
+            exc = self.assertRaises(exception.InvalidImageProperty,
+                                    self._bus, arch, hw_cdrom_bus='virtio')
+            self.assertIn('hw_cdrom_bus', str(exc), arch)
+            self.assertNotIn('virtio', str(exc).split('supported:')[1],
+                             arch)
+
+    def test_other_buses_accepted(self):
+        self.assertEqual('usb', self._bus('aarch64', hw_cdrom_bus='usb'))
+        self.assertEqual('scsi', self._bus('x86_64', hw_cdrom_bus='scsi'))
+        self.assertEqual('ide', self._bus('x86_64', I440FX,
+                                          hw_cdrom_bus='ide'))

@@ -1,0 +1,173 @@
+"""Tests of the per-architecture profile table."""
+
+import dataclasses
+
+import testtools
+
+from emuvirt import exception
+from emuvirt.objects import fields
+from emuvirt.tests.fixtures import fakelibvirt
+from emuvirt.virt import archs
+from emuvirt.virt.libvirt import caps
+
+# The guest arches hw_emulation_architecture offers (issue 2, item 6).
+OFFERED = ('aarch64', 's390x', 'ppc64le', 'mipsel', 'riscv64', 'x86_64')
+
+
+def host_caps(host_arch):
+    return caps.parse_capabilities(fakelibvirt._load_host(host_arch)[0])
+
+
+class TestMachineFamily(testtools.TestCase):
+
+    def test_strips_version(self):
+        for machine, family in (('virt-7.2', 'virt'), ('virt', 'virt'),
+                                ('s390-ccw-virtio-7.2', 's390-ccw-virtio'),
+                                ('pseries-2.12', 'pseries'),
+                                ('malta', 'malta')):
+            self.assertEqual(family, archs.machine_family(machine), machine)
+
+    def test_x86_long_names_map_to_short_families(self):
+        for machine, family in (('pc-q35-7.2', 'q35'), ('q35', 'q35'),
+                                ('pc-q35-4.0.1', 'q35'),
+                                ('pc-i440fx-7.2', 'pc'), ('pc', 'pc')):
+            self.assertEqual(family, archs.machine_family(machine), machine)
+
+    def test_suffix_that_is_not_a_version_is_kept(self):
+        self.assertEqual('pseries-2.12-sxxm',
+                         archs.machine_family('pseries-2.12-sxxm'))
+
+
+class TestGetProfile(testtools.TestCase):
+
+    def test_offered_arches_have_profiles(self):
+        for arch in OFFERED:
+            self.assertEqual(arch, archs.get_profile(arch).arch)
+
+    def test_unknown_arch_names_it_and_lists_known(self):
+        exc = self.assertRaises(exception.ArchitectureNotSupported,
+                                archs.get_profile, 'sparc64')
+        self.assertIn('sparc64', str(exc))
+        for arch in OFFERED:
+            self.assertIn(arch, str(exc))
+
+    def test_lookup_takes_canonical_names_only(self):
+        # Callers canonicalise first; an alias is not a profile.
+        self.assertRaises(exception.ArchitectureNotSupported,
+                          archs.get_profile, 'arm64')
+
+    def test_table_is_read_only(self):
+        def set_item(mapping):
+            mapping['x'] = None
+        self.assertRaises(TypeError, set_item, archs.PROFILES)
+        profile = archs.get_profile('aarch64')
+        self.assertRaises(TypeError, set_item, profile.families)
+        self.assertRaises(dataclasses.FrozenInstanceError, setattr,
+                          profile, 'default_machine', 'foo')
+
+
+class TestFamilies(testtools.TestCase):
+
+    def test_x86_families(self):
+        x86 = archs.get_profile('x86_64')
+        q35 = x86.family('pc-q35-7.2')
+        self.assertEqual(('pcie-root', 'sata'), (q35.pci_root, q35.cdrom_bus))
+        pc = x86.family('pc-i440fx-7.2')
+        self.assertEqual(('pci-root', 'ide'), (pc.pci_root, pc.cdrom_bus))
+
+    def test_unlisted_family_falls_back_to_star(self):
+        x86 = archs.get_profile('x86_64')
+        self.assertIs(x86.families['*'], x86.family('microvm'))
+
+    def test_pci_roots(self):
+        roots = {arch: archs.get_profile(arch).family(
+            archs.get_profile(arch).default_machine).pci_root
+            for arch in OFFERED}
+        self.assertEqual({'aarch64': 'pcie-root', 'riscv64': 'pcie-root',
+                          'x86_64': 'pcie-root', 'ppc64le': 'pci-root',
+                          'mipsel': 'pci-root', 's390x': None}, roots)
+
+    def test_no_ide_cdrom_off_x86(self):
+        for arch, profile in archs.PROFILES.items():
+            if arch == 'x86_64':
+                continue
+            for name, family in profile.families.items():
+                self.assertNotEqual('ide', family.cdrom_bus, (arch, name))
+                self.assertNotEqual('virtio', family.cdrom_bus, (arch, name))
+            self.assertNotIn('ide', profile.disk_buses, arch)
+
+
+class TestTableAgainstLibvirt(testtools.TestCase):
+    """The table must agree with what libvirt 9.0 offers (captured data)."""
+
+    def test_every_profile_arch_is_canonical(self):
+        for arch in archs.PROFILES:
+            self.assertEqual(arch, fields.Architecture.canonicalize(arch))
+
+    def test_default_machines_are_offered_on_every_host(self):
+        for host_arch in fakelibvirt.host_arches():
+            host = host_caps(host_arch)
+            for arch, profile in archs.PROFILES.items():
+                guest = host.guest(arch)
+                self.assertIsNotNone(guest, (host_arch, arch))
+                self.assertIsNotNone(
+                    guest.resolve_machine(profile.default_machine),
+                    (host_arch, arch, profile.default_machine))
+
+
+class TestProfileValues(testtools.TestCase):
+    """The measured facts of DESIGN.md, as the table records them."""
+
+    def test_defaults_are_first_of_allowed(self):
+        for profile in archs.PROFILES.values():
+            self.assertEqual(profile.disk_buses[0], profile.default_disk_bus)
+            if profile.video_models:
+                self.assertEqual(profile.video_models[0],
+                                 profile.default_video)
+            else:
+                self.assertIsNone(profile.default_video)
+
+    def test_graphics_needs_a_video_model_and_input(self):
+        for profile in archs.PROFILES.values():
+            if profile.graphics:
+                self.assertTrue(profile.video_models, profile.arch)
+                self.assertIsNotNone(profile.input_bus, profile.arch)
+
+    def test_default_machines(self):
+        self.assertEqual(
+            {'aarch64': 'virt', 'riscv64': 'virt',
+             's390x': 's390-ccw-virtio', 'ppc64le': 'pseries',
+             'mipsel': 'malta', 'x86_64': 'q35'},
+            {a: archs.get_profile(a).default_machine for a in OFFERED})
+
+    def test_aarch64_tcg_prefers_models_without_pointer_auth(self):
+        # max emulates pointer authentication, four times slower to boot.
+        aarch64 = archs.get_profile('aarch64')
+        self.assertTrue(aarch64.tcg_cpu_models)
+        self.assertNotIn('max', aarch64.tcg_cpu_models)
+        self.assertEqual('uefi', aarch64.firmware)
+        self.assertEqual('with-uefi', aarch64.acpi)
+        self.assertIn(('gic', {'version': '3'}), aarch64.features)
+        self.assertNotIn('host-model', aarch64.kvm_cpu_modes)
+
+    def test_no_cpu_element_for_mipsel(self):
+        self.assertFalse(archs.get_profile('mipsel').cpu_element)
+
+    def test_riscv64_never_maximum(self):
+        self.assertFalse(archs.get_profile('riscv64').tcg_cpu_maximum)
+
+    def test_s390x_has_sclp_and_nothing_graphical(self):
+        s390x = archs.get_profile('s390x')
+        self.assertTrue(s390x.sclp)
+        self.assertFalse(s390x.serial)
+        self.assertEqual((), s390x.graphics)
+        self.assertEqual((), s390x.video_models)
+        self.assertIsNone(s390x.usb_model)
+        self.assertEqual((), s390x.firmware_types)
+
+    def test_graphics_matrix(self):
+        self.assertEqual(
+            {'aarch64': ('vnc', 'spice'), 'ppc64le': ('vnc', 'spice'),
+             's390x': (), 'mipsel': ('vnc',), 'riscv64': ('vnc',),
+             'x86_64': ('vnc', 'spice')},
+            {a: archs.get_profile(a).graphics for a in OFFERED})
