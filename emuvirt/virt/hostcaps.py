@@ -136,13 +136,14 @@ class CapabilityProbe(object):
     :param conf: configuration (``[libvirt]virt_type``,
         ``[libvirt]hw_machine_type``,
         ``[emulation]enabled_architectures``).
-    :param firmware_dirs: QEMU firmware descriptor directories.
+    :param firmware_dirs: QEMU firmware descriptor directories; default
+        ``emuvirt.virt.libvirt.firmware.DESCRIPTOR_DIRS``.
     """
 
-    def __init__(self, host, conf, firmware_dirs=fw.DESCRIPTOR_DIRS):
+    def __init__(self, host, conf, firmware_dirs=None):
         self._host = host
         self._conf = conf
-        self._firmware_dirs = tuple(firmware_dirs)
+        self._firmware_dirs = tuple(firmware_dirs or fw.DESCRIPTOR_DIRS)
         self._result = None
         self._watched = ()
         self._signature = None
