@@ -1,0 +1,184 @@
+"""Unit tests of the report client (no Placement: a scripted adapter).
+
+Behaviour against the real Placement is in
+emuvirt/tests/functional/test_placement_*.py.
+"""
+
+import json
+import uuid
+
+from keystoneauth1 import exceptions as ks_exc
+from oslo_config import fixture as config_fixture
+import requests
+import testtools
+
+from emuvirt import conf
+from emuvirt import exception
+from emuvirt.scheduler.client import report
+
+
+def _response(status, body=None):
+    resp = requests.Response()
+    resp.status_code = status
+    resp._content = json.dumps(body).encode() if body is not None else b''
+    return resp
+
+
+def _error(status, detail, code='placement.undefined_code'):
+    return _response(status, {'errors': [{
+        'status': status, 'title': 'Error', 'code': code,
+        'detail': 'Generic text.\n\n %s  ' % detail}]})
+
+
+class ScriptedAdapter(object):
+    """Answers requests from a list; records (method, url, microversion)."""
+
+    def __init__(self, *responses):
+        self.responses = list(responses)
+        self.calls = []
+
+    def request(self, url, method, **kwargs):
+        self.calls.append((method, url, kwargs.get('microversion')))
+        answer = self.responses.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class TestConfig(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf = self.useFixture(config_fixture.Config(conf.CONF))
+
+    def test_not_configured(self):
+        self.assertFalse(report.is_configured(conf.CONF))
+        self.assertIsNone(report.get_client(conf.CONF))
+        self.assertRaises(report.PlacementNotConfigured,
+                          report.ReportClient.from_conf, conf.CONF)
+
+    def test_noauth_endpoint(self):
+        self.conf.config(group='placement', auth_type='none',
+                         endpoint_override='http://127.0.0.1:1/placement')
+        self.assertTrue(report.is_configured(conf.CONF))
+        client = report.get_client(conf.CONF, nodename='h1')
+        self.assertEqual('h1', client.nodename)
+        self.assertEqual('http://127.0.0.1:1/placement',
+                         client._adapter.get_endpoint())
+        self.assertEqual('placement', client._adapter.service_type)
+
+    def test_nodename_defaults_to_host_option(self):
+        self.conf.config(host='compute-7')
+        self.conf.config(group='placement', auth_type='none',
+                         endpoint_override='http://127.0.0.1:1')
+        client = report.get_client(conf.CONF)
+        self.assertEqual(report.provider_uuid('compute-7'),
+                         client.provider_uuid)
+
+    def test_unknown_auth_plugin(self):
+        self.conf.config(group='placement', auth_type='no-such-plugin')
+        e = self.assertRaises(exception.PlacementError, report.get_client,
+                              conf.CONF)
+        self.assertIn('[placement]', str(e))
+
+
+class TestProviderUUID(testtools.TestCase):
+
+    def test_stable_and_distinct(self):
+        a = report.provider_uuid('host-a')
+        self.assertEqual(a, report.provider_uuid('host-a'))
+        self.assertNotEqual(a, report.provider_uuid('host-b'))
+        self.assertEqual(a, str(uuid.UUID(a)))
+
+
+class TestRequests(testtools.TestCase):
+
+    def client(self, *responses):
+        self.adapter = ScriptedAdapter(*responses)
+        return report.ReportClient(self.adapter, nodename='h1')
+
+    def test_connection_failure_is_unavailable(self):
+        client = self.client(ks_exc.ConnectFailure('refused'))
+        e = self.assertRaises(report.PlacementUnavailable,
+                              client.get_usages)
+        self.assertIn('refused', str(e))
+        self.assertEqual(1, client.request_count)
+
+    def test_server_error_is_unavailable(self):
+        client = self.client(_error(503, 'database gone'))
+        e = self.assertRaises(report.PlacementUnavailable,
+                              client.get_providers)
+        self.assertIn('database gone', str(e))
+
+    def test_microversion_too_new_names_it(self):
+        client = self.client(_error(406, 'Unacceptable version header'))
+        e = self.assertRaises(exception.PlacementError,
+                              client.get_allocation_candidates, {'VCPU': 1},
+                              forbidden=['CUSTOM_X'])
+        self.assertIn('1.22', str(e))
+
+    def test_each_call_names_its_microversion(self):
+        client = self.client(
+            _response(200, {'allocation_requests': [],
+                            'provider_summaries': {}}),
+            _response(200, {'resource_providers': []}),
+            _response(204))
+        client.get_allocation_candidates({'VCPU': 1}, ['COMPUTE_ARCH_S390X'])
+        client.get_providers()
+        client.release('c1')
+        self.assertEqual(['1.17', '1.14', '1.28'],
+                         [c[2] for c in self.adapter.calls])
+
+    def test_candidates_query(self):
+        rp1, rp2 = str(uuid.uuid4()), str(uuid.uuid4())
+        client = self.client(_response(200, {
+            'allocation_requests': [
+                {'allocations': {rp1: {'resources': {'VCPU': 1}}}},
+                {'allocations': {rp2: {'resources': {'VCPU': 1}}}},
+                {'allocations': {rp1: {'resources': {'VCPU': 1}}}}],
+            'provider_summaries': {}}))
+        found = client.get_allocation_candidates(
+            {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 0},
+            ['HW_ARCH_X86_64', 'COMPUTE_ARCH_AARCH64'], ['CUSTOM_SLOW'],
+            limit=5)
+        self.assertEqual([rp1, rp2], found)
+        self.assertEqual(
+            '/allocation_candidates?resources=MEMORY_MB:512,VCPU:1&required='
+            'COMPUTE_ARCH_AARCH64,HW_ARCH_X86_64,!CUSTOM_SLOW&limit=5',
+            self.adapter.calls[0][1])
+
+    def test_unknown_trait_means_no_candidates(self):
+        client = self.client(_error(400, 'No such trait(s): CUSTOM_NEW.'))
+        self.assertEqual([], client.get_allocation_candidates(
+            {'VCPU': 1}, ['CUSTOM_NEW']))
+
+    def test_other_bad_request_is_an_error(self):
+        client = self.client(_error(400, 'Invalid resource class'))
+        self.assertRaises(exception.PlacementError,
+                          client.get_allocation_candidates, {'BOGUS': 1})
+
+    def test_claim_refused(self):
+        client = self.client(_error(409, 'Unable to allocate inventory'))
+        e = self.assertRaises(report.ClaimFailed, client.claim, 'c1',
+                              {'VCPU': 8, 'DISK_GB': 0})
+        self.assertIn('VCPU:8', str(e))
+        self.assertNotIn('DISK_GB', str(e))
+        self.assertIn(client.provider_uuid, str(e))
+        self.assertIn('Unable to allocate inventory', str(e))
+
+    def test_release_without_allocations(self):
+        client = self.client(_response(404))
+        self.assertFalse(client.release('c1'))
+
+    def test_provider_name_taken_by_another_uuid(self):
+        client = self.client(_error(409, 'Conflicting resource provider'),
+                             _error(404, 'No resource provider'))
+        e = self.assertRaises(exception.PlacementError,
+                              client.get_provider_tree, 'h1',
+                              client.provider_uuid)
+        self.assertIn('named h1', str(e))
+        # Nothing half-known is cached: the next attempt starts over.
+        client = self.client(_response(200, {
+            'uuid': client.provider_uuid, 'name': 'h1', 'generation': 0}))
+        tree = client.get_provider_tree('h1', client.provider_uuid)
+        self.assertEqual(0, tree.data('h1').generation)
