@@ -1,0 +1,155 @@
+"""The compute service: keep this host's resource provider up to date.
+
+:class:`ComputeManager` loads the driver named by
+``[DEFAULT]compute_driver``, prepares the host (``init_host``), then every
+``[compute]provider_update_interval`` seconds asks the driver to update
+the host's provider tree (inventory and traits) and sends Placement what
+changed. A cycle that fails, because libvirt or Placement is down, is
+logged and the service carries on; the next cycle catches up, since
+nothing that failed to reach Placement is taken as done.
+
+SIGTERM and SIGINT stop the loop between cycles (or interrupt the wait).
+"""
+
+import signal
+import threading
+import time
+
+import libvirt
+from oslo_log import log as logging
+
+from emuvirt import exception
+from emuvirt.scheduler.client import report
+from emuvirt.virt import driver as virt_driver
+from emuvirt.virt import provider_tree as ptree
+
+LOG = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class ComputeManager(object):
+    """Runs the periodic provider update for one host.
+
+    :param conf: the configuration.
+    :param driver: a ComputeDriver; default: load ``compute_driver``.
+    :param reportclient: a ReportClient; default: from ``[placement]``
+        (None when Placement is not configured: the driver is still
+        exercised every cycle, and nothing is reported).
+    :param host: this host's name, which is also its node and resource
+        provider name; default ``[DEFAULT]host``.
+    """
+
+    def __init__(self, conf, driver=None, reportclient=None, host=None):
+        self.conf = conf
+        self.host = host or conf.host
+        self.driver = driver or virt_driver.load_compute_driver()
+        if reportclient is None:
+            reportclient = report.get_client(conf, nodename=self.host)
+        self.reportclient = reportclient
+        self._stop = threading.Event()
+        self.cycles = 0
+        self.failures = 0
+        self._host_ready = False
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def init_host(self):
+        """Prepare the driver; True on success.
+
+        Failure (libvirt down) is logged: the next cycle tries again.
+        """
+        try:
+            self.driver.init_host(self.host)
+        except Exception as e:
+            LOG.warning('Compute driver could not initialise host %s yet: '
+                        '%s', self.host, e)
+            return False
+        self._host_ready = True
+        if self.reportclient is None:
+            LOG.warning('Placement is not configured ([placement]auth_type '
+                        'unset): host %s reports no inventory or traits',
+                        self.host)
+        return True
+
+    def stop(self, *_args):
+        """Ask the loop to stop (safe from a signal handler)."""
+        self._stop.set()
+
+    @property
+    def stopping(self):
+        return self._stop.is_set()
+
+    # -- one cycle ------------------------------------------------------------
+
+    def update_available_resource(self):
+        """One cycle: update this host's provider; True if it went well.
+
+        Never raises for an outage: libvirt or Placement errors are logged
+        and the next cycle tries again.
+        """
+        self.cycles += 1
+        if not self._host_ready and not self.init_host():
+            self.failures += 1
+            return False
+        try:
+            # One node per host, named after the host.
+            self._update_node(self.host)
+        except report.PlacementUnavailable as e:
+            self.failures += 1
+            LOG.warning('Placement is unavailable; will retry: %s', e)
+            return False
+        except (libvirt.libvirtError,
+                exception.HypervisorUnavailable) as e:
+            self.failures += 1
+            # Host reconnects by itself on the next call.
+            LOG.warning('libvirt is unavailable; will retry: %s', e)
+            return False
+        except Exception as e:
+            self.failures += 1
+            LOG.warning('Updating the resources of %s failed; will retry: '
+                        '%s', self.host, e, exc_info=not isinstance(
+                            e, exception.EmuvirtException))
+            return False
+        return True
+
+    def _update_node(self, nodename):
+        def update(tree):
+            self.driver.update_provider_tree(tree, nodename)
+
+        if self.reportclient is None:
+            tree = ptree.ProviderTree()
+            tree.new_root(nodename, report.provider_uuid(nodename))
+            update(tree)
+            return
+        self.reportclient.sync_provider(
+            nodename, report.provider_uuid(nodename), update)
+
+    # -- the loop -------------------------------------------------------------
+
+    def run(self, once=False):
+        """Run cycles until stopped; with ``once``, a single cycle.
+
+        :returns: 0, or 1 when ``once`` and the cycle failed.
+        """
+        self.init_host()
+        interval = self.conf.compute.provider_update_interval
+        ok = True
+        while not self.stopping:
+            started = time.monotonic()
+            ok = self.update_available_resource()
+            if once:
+                break
+            elapsed = time.monotonic() - started
+            self._stop.wait(max(0.0, interval - elapsed))
+        LOG.info('Compute service on %s stopping after %d cycles',
+                 self.host, self.cycles)
+        try:
+            self.driver.cleanup_host(self.host)
+        except Exception as e:
+            LOG.warning('Driver cleanup failed: %s', e)
+        return 0 if ok or not once else 1
+
+    def install_signal_handlers(self):
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self.stop)
