@@ -1,0 +1,299 @@
+"""Tests of plan -> config objects: what the profile makes of a plan."""
+
+from lxml import etree
+import testtools
+
+from emuvirt.virt import archs
+from emuvirt.virt.libvirt import config as vconfig
+from emuvirt.virt.libvirt import firmware
+from emuvirt.virt.libvirt import guest_config
+
+UUID = '6f8a1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b'
+INSTANCE_DIR = '/var/lib/emuvirt/instances/' + UUID
+MACHINES = {'aarch64': 'virt-7.2', 'riscv64': 'virt',
+            's390x': 's390-ccw-virtio-7.2', 'ppc64le': 'pseries-7.2',
+            'mipsel': 'malta', 'x86_64': 'pc-q35-7.2'}
+I440FX = 'pc-i440fx-7.2'
+AAVMF = firmware.Firmware('/usr/share/AAVMF/AAVMF_CODE.fd', 'pflash',
+                          '/usr/share/AAVMF/AAVMF_VARS.fd', False, None)
+DISK = guest_config.Boot(disk_path=INSTANCE_DIR + '/disk')
+ISO = guest_config.Boot(cdrom_path='/img/installer.iso')
+KERNEL = guest_config.Boot(kernel='/img/vmlinuz', ramdisk='/img/initrd',
+                           cmdline='console=ttyAMA0')
+
+
+def make_plan(arch, machine=None, **kwargs):
+    """A plan as the driver would make it, decisions at their defaults."""
+    profile = archs.get_profile(arch)
+    machine = machine or MACHINES[arch]
+    args = dict(name='guest', uuid=UUID, vcpus=2, memory_mib=1024,
+                profile=profile, domain_type='qemu',
+                emulator='/usr/bin/qemu-system-%s' % arch, machine=machine,
+                instance_dir=INSTANCE_DIR, boot=DISK,
+                disk_bus=profile.default_disk_bus,
+                cdrom_bus=profile.family(machine).cdrom_bus,
+                pcie_ports=profile.default_pcie_ports)
+    args.update(kwargs)
+    return guest_config.GuestPlan(**args)
+
+
+def build(arch, machine=None, **kwargs):
+    return guest_config.build(make_plan(arch, machine, **kwargs))
+
+
+def controllers(cfg, type_=None):
+    return [(c.type, c.model, c.index)
+            for c in cfg.devices_of(vconfig.GuestController)
+            if type_ is None or c.type == type_]
+
+
+def features(cfg):
+    return {f.name: f for f in cfg.features}
+
+
+class TestPCI(testtools.TestCase):
+
+    def test_pcie_root_and_root_ports(self):
+        for arch, machine in (('aarch64', None), ('riscv64', None),
+                              ('x86_64', None)):
+            cfg = build(arch, machine, pcie_ports=3)
+            self.assertEqual([('pci', 'pcie-root', 0),
+                              ('pci', 'pcie-root-port', 1),
+                              ('pci', 'pcie-root-port', 2),
+                              ('pci', 'pcie-root-port', 3)],
+                             controllers(cfg, 'pci'), arch)
+
+    def test_no_ports_asked(self):
+        self.assertEqual([('pci', 'pcie-root', 0)],
+                         controllers(build('aarch64', pcie_ports=0), 'pci'))
+
+    def test_pci_root_never_gets_root_ports(self):
+        for arch, machine in (('ppc64le', None), ('mipsel', None),
+                              ('x86_64', I440FX)):
+            cfg = build(arch, machine, pcie_ports=8)
+            self.assertEqual([('pci', 'pci-root', 0)],
+                             controllers(cfg, 'pci'), arch)
+
+    def test_s390x_has_no_pci_and_no_usb(self):
+        cfg = build('s390x', pcie_ports=8, graphics=None)
+        self.assertEqual([], controllers(cfg))
+
+
+class TestGraphicsAndUSB(testtools.TestCase):
+
+    def test_no_graphics_usb_model_none(self):
+        # libvirt adds a USB controller unless told model='none'.
+        for arch in ('aarch64', 'ppc64le', 'mipsel', 'riscv64', 'x86_64'):
+            cfg = build(arch)
+            self.assertEqual([('usb', 'none', 0)], controllers(cfg, 'usb'),
+                             arch)
+            self.assertEqual([], cfg.devices_of(vconfig.GuestInput), arch)
+            self.assertEqual([], cfg.devices_of(vconfig.GuestGraphics), arch)
+            self.assertEqual([], cfg.devices_of(vconfig.GuestVideo), arch)
+
+    def test_vnc_on_aarch64(self):
+        cfg = build('aarch64', graphics='vnc', video='virtio')
+        self.assertEqual([('usb', 'qemu-xhci', 0)], controllers(cfg, 'usb'))
+        self.assertEqual([('tablet', 'usb'), ('keyboard', 'usb')],
+                         [(i.type, i.bus)
+                          for i in cfg.devices_of(vconfig.GuestInput)])
+        self.assertEqual(['vnc'], [g.type for g in
+                                   cfg.devices_of(vconfig.GuestGraphics)])
+        self.assertEqual(['virtio'], [v.model for v in
+                                      cfg.devices_of(vconfig.GuestVideo)])
+
+    def test_spice_on_ppc64le_with_vga(self):
+        cfg = build('ppc64le', graphics='spice', video='vga')
+        self.assertEqual(['spice'], [g.type for g in
+                                     cfg.devices_of(vconfig.GuestGraphics)])
+        self.assertEqual(['vga'], [v.model for v in
+                                   cfg.devices_of(vconfig.GuestVideo)])
+
+
+class TestConsoles(testtools.TestCase):
+
+    def test_s390x_sclp_and_sclplm(self):
+        cfg = build('s390x')
+        chars = cfg.devices_of(vconfig.GuestCharDevice)
+        self.assertEqual([('console', 'pty', 'sclp', 0),
+                          ('console', 'file', 'sclplm', 1)],
+                         [(c.tag, c.type, c.target_type, c.target_port)
+                          for c in chars])
+        self.assertEqual(INSTANCE_DIR + '/console.log', chars[0].log_path)
+        self.assertEqual(INSTANCE_DIR + '/console-linemode.log',
+                         chars[1].source_path)
+        self.assertNotIn('serial', [c.tag for c in chars])
+
+    def test_serial_elsewhere(self):
+        for arch in ('aarch64', 'ppc64le', 'mipsel', 'riscv64', 'x86_64'):
+            chars = build(arch).devices_of(vconfig.GuestCharDevice)
+            self.assertEqual([('serial', None), ('console', 'serial')],
+                             [(c.tag, c.target_type) for c in chars], arch)
+            self.assertEqual(INSTANCE_DIR + '/console.log',
+                             chars[0].log_path)
+
+
+class TestFeatures(testtools.TestCase):
+
+    def test_aarch64_acpi_only_with_uefi(self):
+        self.assertIn('acpi', features(build('aarch64', firmware=AAVMF)))
+        self.assertNotIn('acpi', features(build('aarch64', boot=KERNEL)))
+
+    def test_aarch64_gic_v3(self):
+        for fw in (AAVMF, None):
+            gic = features(build('aarch64', firmware=fw))['gic']
+            self.assertEqual({'version': '3'}, gic.attrs)
+
+    def test_x86_acpi_apic_always(self):
+        self.assertEqual({'acpi', 'apic'}, set(features(build('x86_64'))))
+
+    def test_no_acpi_elsewhere(self):
+        for arch in ('s390x', 'ppc64le', 'mipsel', 'riscv64'):
+            self.assertEqual({}, features(build(arch)), arch)
+
+    def test_tb_cache_for_tcg(self):
+        tcg = features(build('riscv64', tb_cache_mib=256))['tcg']
+        self.assertEqual((('tb-cache', 256, {'unit': 'MiB'}),),
+                         tcg.children)
+
+    def test_no_tb_cache_when_zero(self):
+        self.assertNotIn('tcg', features(build('riscv64', tb_cache_mib=0)))
+
+    def test_no_tb_cache_under_kvm(self):
+        cfg = build('x86_64', domain_type='kvm', tb_cache_mib=256)
+        self.assertNotIn('tcg', features(cfg))
+
+    def test_profile_attrs_not_shared_between_guests(self):
+        gic = features(build('aarch64'))['gic']
+        gic.attrs['version'] = '2'
+        self.assertEqual('3', features(build('aarch64'))['gic'].attrs[
+            'version'])
+
+
+class TestOS(testtools.TestCase):
+
+    def test_uefi_loader_nvram(self):
+        os_ = build('aarch64', firmware=AAVMF).os
+        self.assertEqual(('/usr/share/AAVMF/AAVMF_CODE.fd', 'pflash', False),
+                         (os_.loader, os_.loader_type, os_.loader_secure))
+        self.assertEqual(INSTANCE_DIR + '/nvram.fd', os_.nvram)
+        self.assertEqual('/usr/share/AAVMF/AAVMF_VARS.fd',
+                         os_.nvram_template)
+
+    def test_rom_firmware_has_no_nvram_or_secure(self):
+        rom = firmware.Firmware('/fw/rom.bin', 'rom', None, False, None)
+        os_ = build('riscv64', firmware=rom).os
+        self.assertEqual(('/fw/rom.bin', 'rom'), (os_.loader,
+                                                  os_.loader_type))
+        self.assertIsNone(os_.loader_secure)
+        self.assertIsNone(os_.nvram)
+
+    def test_no_firmware(self):
+        os_ = build('s390x').os
+        self.assertEqual(('s390x', 's390-ccw-virtio-7.2'),
+                         (os_.arch, os_.machine))
+        self.assertIsNone(os_.loader)
+        self.assertIsNone(os_.nvram)
+
+    def test_direct_kernel(self):
+        os_ = build('aarch64', boot=KERNEL).os
+        self.assertEqual(('/img/vmlinuz', '/img/initrd', 'console=ttyAMA0'),
+                         (os_.kernel, os_.initrd, os_.cmdline))
+        self.assertEqual((), os_.boot_devs)
+
+    def test_boot_devices(self):
+        self.assertEqual(('hd',), build('aarch64').os.boot_devs)
+        self.assertEqual(('cdrom', 'hd'),
+                         build('aarch64', boot=ISO).os.boot_devs)
+
+
+class TestDisks(testtools.TestCase):
+
+    def _disks(self, cfg):
+        return [(d.device, d.target_dev, d.target_bus, d.driver_type,
+                 d.readonly) for d in cfg.devices_of(vconfig.GuestDisk)]
+
+    def test_virtio_disk(self):
+        cfg = build('s390x')
+        self.assertEqual([('disk', 'vda', 'virtio', 'qcow2', False)],
+                         self._disks(cfg))
+        self.assertEqual(INSTANCE_DIR + '/disk',
+                         cfg.devices_of(vconfig.GuestDisk)[0].source_path)
+
+    def test_scsi_disk_name(self):
+        self.assertEqual([('disk', 'sda', 'scsi', 'qcow2', False)],
+                         self._disks(build('aarch64', disk_bus='scsi')))
+
+    def test_aarch64_iso_on_scsi_with_virtio_scsi(self):
+        cfg = build('aarch64', boot=ISO)
+        self.assertEqual([('cdrom', 'sdb', 'scsi', 'raw', True)],
+                         self._disks(cfg))
+        self.assertEqual([('scsi', 'virtio-scsi', 0)],
+                         controllers(cfg, 'scsi'))
+
+    def test_q35_iso_on_sata(self):
+        cfg = build('x86_64', boot=ISO)
+        self.assertEqual([('cdrom', 'sdb', 'sata', 'raw', True)],
+                         self._disks(cfg))
+        self.assertEqual([], controllers(cfg, 'scsi'))
+
+    def test_pc_iso_on_ide(self):
+        cfg = build('x86_64', I440FX, boot=ISO)
+        self.assertEqual([('cdrom', 'hdb', 'ide', 'raw', True)],
+                         self._disks(cfg))
+
+    def test_disk_and_cdrom(self):
+        boot = guest_config.Boot(disk_path='/d', cdrom_path='/c.iso')
+        cfg = build('ppc64le', boot=boot, disk_bus='scsi')
+        self.assertEqual(['sda', 'sdb'],
+                         [d.target_dev for d in
+                          cfg.devices_of(vconfig.GuestDisk)])
+
+    def test_kernel_only_has_no_disk(self):
+        self.assertEqual([], self._disks(build('mipsel', boot=KERNEL)))
+
+
+class TestWholeDomain(testtools.TestCase):
+
+    def test_identity_and_sizes(self):
+        meta = etree.Element('{urn:x}record')
+        cfg = build('riscv64', metadata=meta)
+        self.assertEqual(('qemu', 'guest', UUID, 1024, 2),
+                         (cfg.virt_type, cfg.name, cfg.uuid, cfg.memory_mib,
+                          cfg.vcpus))
+        self.assertEqual('/usr/bin/qemu-system-riscv64', cfg.emulator)
+        self.assertIs(meta, cfg.metadata)
+
+    def test_cpu_passed_through(self):
+        cpu = vconfig.GuestCPU('custom', 'cortex-a57')
+        self.assertIs(cpu, build('aarch64', cpu=cpu).cpu)
+        self.assertIsNone(build('mipsel').cpu)
+
+    def test_networks(self):
+        nets = (guest_config.Network(),
+                guest_config.Network('network', 'default',
+                                     '52:54:00:00:00:01'))
+        nics = build('s390x', networks=nets).devices_of(
+            vconfig.GuestInterface)
+        self.assertEqual([('user', 'virtio', None, None),
+                          ('network', 'virtio', 'default',
+                           '52:54:00:00:00:01')],
+                         [(n.type, n.model, n.network, n.mac) for n in nics])
+
+    def test_rng_and_balloon_always(self):
+        for arch in MACHINES:
+            cfg = build(arch)
+            self.assertEqual(1, len(cfg.devices_of(vconfig.GuestRng)))
+            self.assertEqual(['virtio'], [
+                b.model for b in cfg.devices_of(vconfig.GuestMemballoon)])
+
+    def test_serialises(self):
+        for arch in MACHINES:
+            dom = etree.fromstring(build(arch, firmware=None).to_xml())
+            self.assertEqual(arch, dom.find('os/type').get('arch'))
+
+    def test_boot_helpers(self):
+        self.assertTrue(KERNEL.direct_kernel)
+        self.assertFalse(DISK.direct_kernel)
+        self.assertEqual(INSTANCE_DIR + '/console.log',
+                         make_plan('s390x').console_log)
