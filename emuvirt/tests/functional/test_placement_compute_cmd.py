@@ -18,6 +18,8 @@ class TestComputeCommand(placement_base.PlacementTestCase):
         self.flags.reset()
         # The command parses the config file into the global CONF.
         self.addCleanup(conf.CONF.reset)
+        # Keep the process's logging as the test runner set it up.
+        self.useFixture(fixtures.MockPatch('oslo_log.log.setup'))
         self.tmp = self.useFixture(fixtures.TempDir()).path
 
     def write_config(self, **placement):
