@@ -1,0 +1,222 @@
+"""``emuvirt-manage``: operator commands on the guests of this host.
+
+Usage::
+
+    emuvirt-manage [--config-file F] libvirt get_machine_type INSTANCE
+    emuvirt-manage [--config-file F] libvirt update_machine_type \\
+        INSTANCE MACHINE_TYPE [--force]
+    emuvirt-manage [--config-file F] libvirt list_unset_machine_type
+    emuvirt-manage [--config-file F] image_property show INSTANCE PROPERTY
+    emuvirt-manage [--config-file F] image_property set INSTANCE \\
+        --property NAME=VALUE [--property ...]
+
+INSTANCE is a domain name or UUID. The commands, their meanings and exit
+codes follow ``nova-manage``'s (doc/source/admin/machine-types.rst): 0
+success, 1 an unexpected error, 2 no such instance, then one code per
+refusal. A command line that does not parse exits with 127 (nova-manage's
+"invalid input"), so that it is never mistaken for "no such instance".
+"""
+
+import argparse
+import sys
+import traceback
+
+import libvirt
+
+from emuvirt.cmd import common
+from emuvirt import conf
+from emuvirt import exception
+from emuvirt.virt.libvirt import host as vhost
+from emuvirt.virt.libvirt import image_props
+from emuvirt.virt.libvirt import machine_type
+
+PROG = 'emuvirt-manage'
+
+SUCCESS = 0
+ERROR = 1
+NOT_FOUND = 2
+USAGE_ERROR = 127
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, exiting with USAGE_ERROR instead of 2 ("not found")."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_ERROR, '%s: error: %s\n' % (self.prog, message))
+
+
+def _err(message):
+    print(message, file=sys.stderr)
+
+
+# -- libvirt ----------------------------------------------------------------
+
+def get_machine_type(host, args):
+    """0 recorded (printed), 2 no such instance, 3 none recorded."""
+    current = machine_type.get(host, args.instance)
+    if not current.recorded:
+        _err(str(machine_type.MachineTypeNotRecorded(
+            instance=args.instance, xml_machine=current.name or 'nothing')))
+        return 3
+    print(current.name)
+    return SUCCESS
+
+
+def update_machine_type(host, args):
+    """0 updated, 2 no such instance, 3 not stopped, 4 refused, 5 unknown."""
+    try:
+        new, old = machine_type.update(host, args.instance,
+                                       args.machine_type, force=args.force)
+    except exception.InstanceInvalidState as e:
+        _err(str(e))
+        return 3
+    except machine_type.MachineTypeUpdateInvalid as e:
+        _err(str(e))
+        return 4
+    except machine_type.MachineTypeUnsupported as e:
+        _err(str(e))
+        return 5
+    if new == old:
+        print('Machine type of %s is already %s' % (args.instance, new))
+    else:
+        print('Updated the machine type of %s from %s to %s'
+              % (args.instance, old, new))
+    return SUCCESS
+
+
+def list_unset_machine_type(host, args):
+    """0 every guest has one, 3 some have none (their UUIDs printed)."""
+    unset = machine_type.list_unset(host)
+    for guest in unset:
+        print(guest.uuid)
+    return 3 if unset else SUCCESS
+
+
+# -- image_property ----------------------------------------------------------
+
+def show_image_property(host, args):
+    """0 printed, 2 no such instance, 3 not set."""
+    try:
+        print(image_props.show(host, args.instance, args.property))
+    except image_props.ImagePropertyNotSet as e:
+        _err(str(e))
+        return 3
+    return SUCCESS
+
+
+def set_image_property(host, args):
+    """0 set, 2 no such instance, 3 not stopped, 4 bad name, 5 bad value."""
+    try:
+        props = common.parse_properties(args.property)
+    except common.CommandError as e:
+        _err(str(e))
+        return 4
+    try:
+        stored = image_props.set(host, args.instance, props)
+    except exception.InstanceInvalidState as e:
+        _err(str(e))
+        return 3
+    except image_props.ImagePropertyNameInvalid as e:
+        _err(str(e))
+        return 4
+    except image_props.ImagePropertyValueInvalid as e:
+        _err(str(e))
+        return 5
+    for name in sorted(stored):
+        print('Image property %s of %s set to %s'
+              % (name, args.instance, stored[name]))
+    return SUCCESS
+
+
+# -- the command line --------------------------------------------------------
+
+def _category(subparsers, name, text):
+    parser = subparsers.add_parser(name, help=text, description=text)
+    actions = parser.add_subparsers(dest='action', metavar='ACTION',
+                                    parser_class=_Parser)
+    actions.required = True
+    return actions
+
+
+def _action(actions, name, func, text):
+    parser = actions.add_parser(name, help=text, description=text)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def build_parser():
+    parser = _Parser(prog=PROG, description='Manage the emuvirt guests of '
+                                            'this host.')
+    parser.add_argument('--config-file', action='append', default=[],
+                        metavar='FILE', help='emuvirt configuration file '
+                        '(repeatable; default /etc/emuvirt/emuvirt.conf)')
+    parser.add_argument('--debug', action='store_true',
+                        help='log debug messages')
+    categories = parser.add_subparsers(dest='category', metavar='CATEGORY',
+                                       parser_class=_Parser)
+    categories.required = True
+
+    lv = _category(categories, 'libvirt', 'machine types of guests')
+    p = _action(lv, 'get_machine_type', get_machine_type,
+                'print the recorded machine type of a guest')
+    p.add_argument('instance', metavar='INSTANCE', help='name or UUID')
+    p = _action(lv, 'update_machine_type', update_machine_type,
+                'change the machine type of a stopped guest')
+    p.add_argument('instance', metavar='INSTANCE', help='name or UUID')
+    p.add_argument('machine_type', metavar='MACHINE_TYPE',
+                   help='e.g. virt-7.2, pc-q35-7.2, pseries-7.2')
+    p.add_argument('--force', action='store_true',
+                   help='skip the compatibility checks (family, alias or '
+                        'versioned, lower version); the guest must still '
+                        'be stopped and the machine offered')
+    _action(lv, 'list_unset_machine_type', list_unset_machine_type,
+            'print the UUIDs of guests with no recorded machine type')
+
+    ip = _category(categories, 'image_property',
+                   'image properties recorded for guests')
+    p = _action(ip, 'show', show_image_property,
+                'print a recorded image property of a guest')
+    p.add_argument('instance', metavar='INSTANCE', help='name or UUID')
+    p.add_argument('property', metavar='PROPERTY',
+                   help='e.g. hw_disk_bus')
+    p = _action(ip, 'set', set_image_property,
+                'set recorded image properties of a stopped guest (used '
+                'when its XML is next built)')
+    p.add_argument('instance', metavar='INSTANCE', help='name or UUID')
+    p.add_argument('--property', metavar='NAME=VALUE', action='append',
+                   required=True, help='repeatable')
+    return parser
+
+
+def _load_config(args):
+    argv = [PROG]
+    for path in args.config_file:
+        argv += ['--config-file', path]
+    if args.debug:
+        argv.append('--debug')
+    conf.parse_args(argv, prog=PROG)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        _load_config(args)
+        host = vhost.Host()
+        try:
+            return args.func(host, args)
+        finally:
+            host.close()
+    except exception.InstanceNotFound as e:
+        _err(str(e))
+        return NOT_FOUND
+    except (exception.EmuvirtException, libvirt.libvirtError) as e:
+        _err('%s: error: %s' % (PROG, e))
+        return ERROR
+    except Exception:
+        _err('%s: unexpected error:\n%s' % (PROG, traceback.format_exc()))
+        return ERROR
+
+
+if __name__ == '__main__':
+    sys.exit(main())
