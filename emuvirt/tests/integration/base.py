@@ -16,6 +16,7 @@ message saying what is missing and which command provides it.
 """
 
 import collections
+import functools
 import json
 import os
 import subprocess
@@ -45,8 +46,8 @@ EMULATOR_PACKAGES = {
     'i686': 'qemu-system-x86',
 }
 
-# Name prefix of every domain these tests define; a test that dies leaves
-# domains any later run can recognise (and clean_stale_domains removes).
+# Name prefix of every domain these tests define, so that what a killed
+# test run left behind is easy to recognise (virsh list --all).
 DOMAIN_PREFIX = 'emuvirt-it-'
 
 GuestImage = collections.namedtuple(
@@ -66,6 +67,11 @@ def find_uri():
     uri = os.environ.get('EMUVIRT_LIBVIRT_URI')
     if uri:
         return uri
+    return _host_tool_uri(os.environ.get('EMUVIRT_RUNDIR'))
+
+
+@functools.lru_cache(maxsize=None)
+def _host_tool_uri(rundir):
     if not os.path.exists(HOST_TOOL):
         raise Missing('a libvirt daemon: EMUVIRT_LIBVIRT_URI is unset and '
                       '%s is not there' % HOST_TOOL)
