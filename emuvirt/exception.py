@@ -88,3 +88,20 @@ class InstanceInvalidState(EmuvirtException):
 
 class PlacementError(EmuvirtException):
     msg_fmt = "Placement request failed: %(reason)s"
+
+
+class InvalidImage(Invalid):
+    msg_fmt = "Image %(path)s: %(reason)s"
+
+
+class InstanceDirectoryExists(EmuvirtException):
+    msg_fmt = ("Instance directory %(path)s already exists; no guest of "
+               "that UUID is defined, so it is left over: remove it")
+
+
+class GuestOperationFailed(EmuvirtException):
+    msg_fmt = "Could not %(action)s instance %(instance)s: %(reason)s"
+
+
+class WaitTimeout(EmuvirtException):
+    msg_fmt = "Timed out after %(seconds)s s waiting for %(what)s"

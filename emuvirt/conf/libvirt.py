@@ -63,6 +63,27 @@ cost of emulation speed.
         'instances_path',
         default='$state_path/instances',
         help='Directory where instance disks and NVRAM files are kept.'),
+    cfg.StrOpt(
+        'network_name',
+        default='default',
+        help="""
+Name of the libvirt virtual network that guests' network interface attaches
+to.
+
+When the daemon has no active network of this name (a freshly started
+daemon has none, not even ``default``), or the option is empty, the
+interface uses QEMU's user-mode networking instead: outbound connections
+work, the guest is not reachable from outside. The NIC model is the guest
+arch profile's (virtio: virtio-net-pci, or virtio-net-ccw on s390x).
+"""),
+    cfg.IntOpt(
+        'shutdown_timeout',
+        default=60,
+        min=0,
+        help="""
+Seconds a guest is given to power off by itself when it is asked to (stop,
+soft reboot) before it is destroyed. 0 destroys it at once.
+"""),
 ]
 
 

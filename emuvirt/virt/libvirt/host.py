@@ -294,3 +294,21 @@ class Host(object):
     def list_domains(self, flags=0):
         """All domains (virDomain objects), active and inactive."""
         return self.get_connection().listAllDomains(flags)
+
+    # -- networks ----------------------------------------------------------
+
+    def has_active_network(self, name):
+        """Whether the daemon has a virtual network ``name`` that is up.
+
+        A freshly started daemon has none (not even ``default``); a daemon
+        without the network driver answers as if it had none.
+
+        :raises: HypervisorUnavailable if the connection fails.
+        """
+        try:
+            net = self._call('networkLookupByName', name,
+                             refused=lambda e: e)
+            return bool(net.isActive())
+        except libvirt.libvirtError as e:
+            LOG.debug('No usable libvirt network %s: %s', name, e)
+            return False
