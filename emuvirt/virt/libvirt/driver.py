@@ -12,8 +12,11 @@ arch is ``hw_architecture``, else the host's own.
 """
 
 import os
+import time
 
+import libvirt
 from oslo_log import log as logging
+from oslo_utils import excutils
 
 from emuvirt import conf
 from emuvirt.conf import validate
@@ -22,8 +25,10 @@ from emuvirt.objects import fields
 from emuvirt.virt import archs
 from emuvirt.virt import driver
 from emuvirt.virt.libvirt import decide
+from emuvirt.virt.libvirt import guest as vguest
 from emuvirt.virt.libvirt import guest_config
 from emuvirt.virt.libvirt import host as vhost
+from emuvirt.virt.libvirt import instance_files
 from emuvirt.virt.libvirt import metadata
 
 CONF = conf.CONF
@@ -87,8 +92,11 @@ class LibvirtDriver(driver.ComputeDriver):
         path = instance.image_path
         is_iso = path is not None and image_meta.disk_format == 'iso'
         disk = None
-        if path and not is_iso:
-            disk = os.path.join(instance_dir(instance), 'disk')
+        # A disk image is used through a qcow2 overlay; an iso is attached
+        # as a cdrom, with a blank disk of the flavor's size to install to.
+        if path and (not is_iso or instance.flavor.root_gb):
+            disk = os.path.join(instance_dir(instance),
+                                instance_files.DISK_NAME)
         cmdline = None
         if instance.kernel_path:
             cmdline = props.get('os_command_line') or (
@@ -99,8 +107,21 @@ class LibvirtDriver(driver.ComputeDriver):
             kernel=instance.kernel_path, ramdisk=instance.ramdisk_path,
             cmdline=cmdline)
 
-    def plan_guest(self, instance, image_meta, networks=()):
-        """Take every decision for a guest; nothing is defined."""
+    def _networks(self):
+        """One NIC: on ``[libvirt]network_name`` if up, else user-mode."""
+        name = CONF.libvirt.network_name
+        if name and self._host.has_active_network(name):
+            return (guest_config.Network(type='network', network=name),)
+        LOG.debug('No active libvirt network %r: user-mode networking',
+                  name)
+        return (guest_config.Network(type='user'),)
+
+    def plan_guest(self, instance, image_meta, networks=None):
+        """Take every decision for a guest; nothing is defined.
+
+        ``networks`` (a sequence of :class:`guest_config.Network`) defaults
+        to the one NIC spawn gives every guest.
+        """
         props = image_meta.properties
         arch = fields.Architecture.canonicalize(
             self.guest_arch(props), 'hw_architecture')
@@ -125,6 +146,8 @@ class LibvirtDriver(driver.ComputeDriver):
             kernel_path=instance.kernel_path,
             ramdisk_path=instance.ramdisk_path,
             properties=props.to_dict())
+        if networks is None:
+            networks = self._networks()
         return guest_config.GuestPlan(
             name=instance.name, uuid=instance.uuid, vcpus=flavor.vcpus,
             memory_mib=flavor.memory_mb, profile=profile,
@@ -142,12 +165,213 @@ class LibvirtDriver(driver.ComputeDriver):
 
     # -- step 5: guest config -> XML --------------------------------------
 
-    def get_guest_config(self, instance, image_meta, networks=()):
+    def get_guest_config(self, instance, image_meta, networks=None):
         return guest_config.build(
             self.plan_guest(instance, image_meta, networks))
 
-    def get_guest_xml(self, instance, image_meta, networks=()):
+    def get_guest_xml(self, instance, image_meta, networks=None):
         return self.get_guest_config(instance, image_meta, networks).to_xml()
+
+    # -- lifecycle --------------------------------------------------------
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None):
+        """plan -> instance dir -> disk -> define -> start.
+
+        libvirt copies the NVRAM template named in the XML at first start.
+        Whatever fails, the guest's domain, NVRAM and directory are gone
+        when the error propagates. ``network_info`` is not used: the NIC
+        comes from ``[libvirt]network_name`` (see :meth:`plan_guest`).
+        """
+        for key in (instance.uuid, instance.name):
+            if self._host.lookup_domain(key) is not None:
+                raise exception.InstanceExists(name=key)
+        plan = self.plan_guest(instance, image_meta)
+        xml = guest_config.build(plan).to_xml()
+        instance_files.create_dir(plan.instance_dir)
+        try:
+            self._create_disk(instance, image_meta, plan.boot)
+            guest = self._define(instance, xml)
+            LOG.debug('Starting %s (%s guest, machine %s)', instance.name,
+                      plan.profile.arch, plan.machine)
+            guest.launch()
+        except BaseException:
+            with excutils.save_and_reraise_exception():
+                # The caller reports the error itself.
+                LOG.debug('Spawning %s failed; removing what it created',
+                          instance.name)
+                self._remove(instance, plan.instance_dir)
+
+    @staticmethod
+    def _create_disk(instance, image_meta, boot):
+        if not boot.disk_path:
+            return
+        if boot.cdrom_path:
+            instance_files.create_blank(boot.disk_path,
+                                        instance.flavor.root_gb)
+        else:
+            instance_files.create_overlay(
+                boot.disk_path, instance.image_path, image_meta.disk_format,
+                instance.flavor.root_gb)
+
+    def _define(self, instance, xml):
+        try:
+            return vguest.Guest(self._host.define_domain(xml))
+        except libvirt.libvirtError as e:
+            raise exception.GuestOperationFailed(
+                action='define', instance=instance.name, reason=str(e))
+
+    def _remove(self, instance, path):
+        """Destroy + undefine the guest, remove its files; log failures.
+
+        Each step runs even if the one before failed, so that as little as
+        possible stays behind.
+        """
+        steps = (('destroy', lambda g: g.destroy()),
+                 ('undefine', lambda g: g.undefine()))
+        guest = self._lookup(instance)
+        for what, step in steps if guest is not None else ():
+            try:
+                step(guest)
+            except Exception as e:
+                LOG.warning('Cleaning up %s: %s failed: %s', instance.name,
+                            what, e)
+        try:
+            instance_files.remove_dir(path)
+        except OSError as e:
+            LOG.warning('Cleaning up %s: cannot remove %s: %s',
+                        instance.name, path, e)
+
+    def destroy(self, context, instance, network_info=None,
+                block_device_info=None, destroy_disks=True):
+        guest = self._lookup(instance)
+        if guest is not None:
+            guest.destroy()
+            guest.undefine()
+            LOG.debug('Deleted %s', instance.name)
+        if destroy_disks:
+            instance_files.remove_dir(instance_dir(instance))
+
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_uri=None):
+        """Reboot: SOFT (shut down, start) or HARD (destroy, start).
+
+        A soft reboot turns hard when the guest does not power off within
+        ``[libvirt]shutdown_timeout`` s; a guest that is not running is
+        simply started.
+        """
+        guest = self._get_guest(instance)
+        if reboot_type == 'SOFT' and guest.is_active():
+            if self._clean_shutdown(guest, CONF.libvirt.shutdown_timeout):
+                guest.launch()
+                return
+            LOG.warning('%s did not shut down within %d s; hard reboot',
+                        instance.name, CONF.libvirt.shutdown_timeout)
+        guest.destroy()
+        guest.launch()
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        """Ask the guest to power off for ``timeout`` s, then destroy it.
+
+        The request is repeated every ``retry_interval`` s (a guest still
+        booting may miss the first one). A stopped guest stays as it is.
+        """
+        guest = self._get_guest(instance)
+        if not guest.is_active():
+            return
+        if timeout and self._clean_shutdown(guest, timeout, retry_interval):
+            return
+        guest.destroy()
+
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None):
+        guest = self._get_guest(instance)
+        if not guest.is_active():
+            guest.launch()
+
+    @staticmethod
+    def _clean_shutdown(guest, timeout, retry_interval=0):
+        """True once the guest is off; False after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                guest.shutdown()
+            except exception.GuestOperationFailed:
+                # It stopped meanwhile, or refuses to be asked.
+                return not guest.is_active()
+            if guest.wait_for_shutoff(min(retry_interval or remaining,
+                                          remaining)):
+                return True
+
+    # -- queries ----------------------------------------------------------
+
+    def _lookup(self, instance):
+        """The instance's Guest (by UUID), or None."""
+        dom = self._host.lookup_domain(instance.uuid)
+        if dom is None or dom.UUIDString() != instance.uuid:
+            return None
+        return vguest.Guest(dom)
+
+    def _get_guest(self, instance):
+        guest = self._lookup(instance)
+        if guest is None:
+            raise exception.InstanceNotFound(instance=instance.name)
+        return guest
+
+    def get_info(self, instance, use_cache=True):
+        guest = self._get_guest(instance)
+        return driver.InstanceInfo(state=guest.get_power_state(),
+                                   internal_id=guest.uuid)
+
+    def list_guests(self):
+        """[(Guest, InstanceRecord)] of the domains emuvirt defined.
+
+        Domains without an emuvirt record in their metadata are not ours
+        and are left out, as are domains that vanish while listed.
+        """
+        found = []
+        for dom in self._host.list_domains():
+            guest = vguest.Guest(dom)
+            try:
+                record = guest.get_record()
+            except exception.GuestOperationFailed as e:
+                LOG.debug('Skipping a domain that went away: %s', e)
+                continue
+            if record is not None:
+                found.append((guest, record))
+        return found
+
+    def list_instances(self):
+        return [guest.name for guest, _record in self.list_guests()]
+
+    def list_instance_uuids(self):
+        return [guest.uuid for guest, _record in self.list_guests()]
+
+    def find_instance(self, name_or_uuid):
+        """The Instance of an emuvirt guest, by name or UUID.
+
+        :raises: InstanceNotFound, also for a domain emuvirt did not define.
+        """
+        dom = self._host.lookup_domain(name_or_uuid)
+        record = vguest.Guest(dom).get_record() if dom is not None else None
+        if record is None:
+            raise exception.InstanceNotFound(instance=name_or_uuid)
+        return record.to_instance()
+
+    def get_console_log_path(self, instance):
+        path = self._get_guest(instance).get_console_log_path()
+        return path or os.path.join(instance_dir(instance),
+                                    instance_files.CONSOLE_LOG)
+
+    def get_console_output(self, context, instance):
+        """The end of the console log (at most 100 KiB), escapes removed."""
+        return instance_files.read_console_log(
+            self.get_console_log_path(instance))
 
     # -- host -------------------------------------------------------------
 
@@ -155,6 +379,4 @@ class LibvirtDriver(driver.ComputeDriver):
         return [CONF.host]
 
 
-def instance_dir(instance):
-    """Where an instance's files live: ``[libvirt]instances_path/<uuid>``."""
-    return os.path.join(CONF.libvirt.instances_path, instance.uuid)
+instance_dir = instance_files.instance_dir

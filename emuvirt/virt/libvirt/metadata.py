@@ -21,6 +21,10 @@ import dataclasses
 
 from lxml import etree
 
+from emuvirt.objects import flavor as flavor_obj
+from emuvirt.objects import image_meta as image_meta_obj
+from emuvirt.objects import instance as instance_obj
+
 NAMESPACE = 'http://emuvirt.dev/xmlns/instance/1.0'
 PREFIX = 'emuvirt'
 ROOT = 'instance'
@@ -91,6 +95,19 @@ class InstanceRecord:
             kernel_path=boot.get('kernel'),
             ramdisk_path=boot.get('ramdisk'),
             properties=props)
+
+    def to_instance(self):
+        """The :class:`Instance` this record describes."""
+        image_meta = image_meta_obj.ImageMeta.from_dict(
+            {'properties': self.properties})
+        flavor = flavor_obj.Flavor(vcpus=self.vcpus,
+                                   memory_mb=self.memory_mb,
+                                   root_gb=self.root_gb)
+        return instance_obj.Instance.new(
+            uuid=self.uuid, name=self.name, flavor=flavor,
+            image_meta=image_meta, image_path=self.image_path,
+            kernel_path=self.kernel_path, ramdisk_path=self.ramdisk_path,
+            machine_type=self.machine_type)
 
     @classmethod
     def from_xml(cls, text):

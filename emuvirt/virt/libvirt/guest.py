@@ -1,0 +1,135 @@
+"""One guest: a libvirt domain and the operations on it.
+
+:class:`Guest` wraps a ``virDomain`` so that the driver never calls libvirt
+directly for a single guest: start, graceful shutdown, destroy, undefine
+(with its NVRAM), power state, and the emuvirt record kept in the domain's
+``<metadata>``. libvirt errors come out as
+:class:`emuvirt.exception.GuestOperationFailed` naming the action.
+"""
+
+import time
+
+import libvirt
+from lxml import etree
+from oslo_log import log as logging
+
+from emuvirt import exception
+from emuvirt.virt import driver
+from emuvirt.virt.libvirt import metadata
+
+LOG = logging.getLogger(__name__)
+
+# libvirt domain state -> power state (Nova's mapping). A guest that is
+# shutting down is reported as shut down, a blocked one as running.
+_POWER_STATES = {
+    libvirt.VIR_DOMAIN_NOSTATE: driver.NOSTATE,
+    libvirt.VIR_DOMAIN_RUNNING: driver.RUNNING,
+    libvirt.VIR_DOMAIN_BLOCKED: driver.RUNNING,
+    libvirt.VIR_DOMAIN_PAUSED: driver.PAUSED,
+    libvirt.VIR_DOMAIN_SHUTDOWN: driver.SHUTDOWN,
+    libvirt.VIR_DOMAIN_SHUTOFF: driver.SHUTDOWN,
+    libvirt.VIR_DOMAIN_CRASHED: driver.CRASHED,
+    libvirt.VIR_DOMAIN_PMSUSPENDED: driver.SUSPENDED,
+}
+
+# Undefine drops the NVRAM file and whatever else libvirt keeps beside the
+# definition, so nothing of the guest stays on the host. (No TPM flag: it
+# is newer than libvirt 9.0 and emuvirt guests have no TPM.)
+UNDEFINE_FLAGS = (libvirt.VIR_DOMAIN_UNDEFINE_NVRAM |
+                  libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                  libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                  libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA)
+
+POLL_INTERVAL = 0.2
+
+
+class Guest(object):
+    """A libvirt domain that emuvirt operates on."""
+
+    def __init__(self, domain):
+        self._domain = domain
+
+    @property
+    def domain(self):
+        return self._domain
+
+    @property
+    def name(self):
+        return self._domain.name()
+
+    @property
+    def uuid(self):
+        return self._domain.UUIDString()
+
+    def _do(self, action, method, *args):
+        try:
+            return getattr(self._domain, method)(*args)
+        except libvirt.libvirtError as e:
+            raise exception.GuestOperationFailed(
+                action=action, instance=self.name, reason=str(e))
+
+    # -- state -------------------------------------------------------------
+
+    def is_active(self):
+        return bool(self._do('query', 'isActive'))
+
+    def get_power_state(self):
+        """The power state constant of :mod:`emuvirt.virt.driver`."""
+        state = self._do('query', 'state')[0]
+        return _POWER_STATES.get(state, driver.NOSTATE)
+
+    def wait_for_shutoff(self, timeout, poll=POLL_INTERVAL):
+        """Wait up to ``timeout`` seconds; True once the guest is off."""
+        deadline = time.monotonic() + timeout
+        while self.is_active():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll)
+        return True
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def launch(self):
+        """Start the defined guest."""
+        self._do('start', 'createWithFlags', 0)
+
+    def shutdown(self):
+        """Ask the guest to power off (ACPI or the arch's equivalent)."""
+        self._do('shut down', 'shutdownFlags', 0)
+
+    def destroy(self):
+        """Stop the guest at once; a stopped guest is left as it is."""
+        if self.is_active():
+            try:
+                self._domain.destroyFlags(0)
+            except libvirt.libvirtError as e:
+                # It may have stopped by itself meanwhile.
+                if self.is_active():
+                    raise exception.GuestOperationFailed(
+                        action='destroy', instance=self.name, reason=str(e))
+
+    def undefine(self):
+        """Forget the definition, and the NVRAM file with it."""
+        self._do('undefine', 'undefineFlags', UNDEFINE_FLAGS)
+
+    # -- what emuvirt knows about it ---------------------------------------
+
+    def get_xml_desc(self):
+        return self._do('read the XML of', 'XMLDesc', 0)
+
+    def get_record(self):
+        """The :class:`metadata.InstanceRecord`, or None if not ours."""
+        return metadata.InstanceRecord.from_domain_xml(self.get_xml_desc())
+
+    def get_console_log_path(self):
+        """The file the first console or serial port is logged to."""
+        root = etree.fromstring(self.get_xml_desc())
+        for dev in root.iterfind('devices/*'):
+            if dev.tag in ('serial', 'console'):
+                log = dev.find('log')
+                if log is not None and log.get('file'):
+                    return log.get('file')
+        return None
+
+    def get_nvram_path(self):
+        return etree.fromstring(self.get_xml_desc()).findtext('os/nvram')
