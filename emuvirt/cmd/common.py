@@ -1,5 +1,18 @@
-"""Pieces every ``emuvirt`` subcommand shares: arguments, input parsing."""
+"""Pieces every ``emuvirt`` subcommand shares: arguments, input parsing.
 
+Image properties come from ``--property KEY=VALUE`` and from a property
+file beside the image (``--image``, else ``--kernel``): ``<file>.json``, a
+JSON object of property names to values, or ``<file>.properties``, one
+``KEY=VALUE`` per line with ``#`` comments and blank lines ignored::
+
+    # debian-arm64.qcow2.properties
+    hw_emulation_architecture=aarch64
+    hw_machine_type=virt
+
+``--property`` wins over the file, ``--cmdline`` over both.
+"""
+
+import json
 import os
 
 from emuvirt import exception
@@ -47,6 +60,75 @@ def parse_properties(items):
     return props
 
 
+PROPERTY_FILE_SUFFIXES = ('.json', '.properties')
+
+
+def _parse_properties_text(text, path):
+    props = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        key, sep, value = line.partition('=')
+        key = key.strip()
+        if not sep or not key:
+            raise CommandError(reason='%s line %d: expected KEY=VALUE, got '
+                               "'%s'" % (path, number, line))
+        props[key] = value.strip()
+    return props
+
+
+def _parse_properties_json(text, path):
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise CommandError(reason='%s: not valid JSON: %s' % (path, e))
+    if not isinstance(data, dict):
+        raise CommandError(reason='%s: expected a JSON object of image '
+                           'properties' % path)
+    props = {}
+    for key, value in data.items():
+        if isinstance(value, bool):
+            value = 'true' if value else 'false'
+        elif isinstance(value, (int, float, str)):
+            value = str(value)
+        else:
+            raise CommandError(reason='%s: property %s: expected a string, '
+                               'number or boolean' % (path, key))
+        props[key] = value
+    return props
+
+
+def read_property_file(path):
+    """Image properties of a ``.json`` or ``.properties`` file (a dict)."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CommandError(reason='%s: cannot read: %s' % (path, e))
+    if path.endswith('.json'):
+        props = _parse_properties_json(text, path)
+    else:
+        props = _parse_properties_text(text, path)
+    try:
+        image_meta_obj.ImageMetaProps.from_dict(props, strict=True)
+    except exception.Invalid as e:
+        raise CommandError(reason='%s: %s' % (path, e))
+    return props
+
+
+def property_file(image):
+    """The property file beside ``image``, or None."""
+    if image is None:
+        return None
+    found = [image + s for s in PROPERTY_FILE_SUFFIXES
+             if os.path.isfile(image + s)]
+    if len(found) > 1:
+        raise CommandError(reason='%s: both %s exist; keep one' % (
+            image, ' and '.join(found)))
+    return found[0] if found else None
+
+
 def _existing(path, arg):
     if path is None:
         return None
@@ -66,12 +148,18 @@ def _disk_format(path):
 
 def build_instance(args, name=None):
     """Instance + ImageMeta from the image arguments, checked strictly."""
-    props = parse_properties(args.property)
-    if args.cmdline is not None:
-        props['os_command_line'] = args.cmdline
+    given = parse_properties(args.property)
     if args.ramdisk and not args.kernel:
         raise CommandError(reason='--ramdisk needs --kernel')
+    if args.cmdline is not None and not args.kernel:
+        raise CommandError(reason='--cmdline needs --kernel')
     image = _existing(args.image, '--image')
+    kernel = _existing(args.kernel, '--kernel')
+    prop_file = property_file(image or kernel)
+    props = read_property_file(prop_file) if prop_file else {}
+    props.update(given)
+    if args.cmdline is not None:
+        props['os_command_line'] = args.cmdline
     image_meta = image_meta_obj.ImageMeta.from_dict(
         {'properties': props, 'disk_format': _disk_format(image)},
         strict=True)
@@ -81,6 +169,6 @@ def build_instance(args, name=None):
     instance = instance_obj.Instance.new(
         flavor=flavor_obj.Flavor.from_string(args.flavor),
         image_meta=image_meta, image_path=image,
-        kernel_path=_existing(args.kernel, '--kernel'),
+        kernel_path=kernel,
         ramdisk_path=_existing(args.ramdisk, '--ramdisk'), **kwargs)
     return instance, image_meta

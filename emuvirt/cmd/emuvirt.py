@@ -4,14 +4,25 @@ import argparse
 import sys
 
 from emuvirt.cmd import guest_xml
+from emuvirt.cmd import server
 from emuvirt import conf
 from emuvirt import exception
 
-SUBCOMMANDS = (guest_xml,)
+SUBCOMMANDS = (guest_xml, server)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line: ``emuvirt: error: ...``."""
+
+    def error(self, message):
+        command = self.prog.partition(' ')[2]
+        where = '%s: ' % command if command else ''
+        self.exit(2, 'emuvirt: error: %s%s (see %s --help)\n'
+                  % (where, message, self.prog))
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog='emuvirt',
         description='Run foreign-architecture guests under QEMU emulation.')
     parser.add_argument('--config-file', action='append', default=[],
@@ -19,7 +30,8 @@ def build_parser():
                         '(repeatable; default /etc/emuvirt/emuvirt.conf)')
     parser.add_argument('--debug', action='store_true',
                         help='log debug messages')
-    subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
+    subparsers = parser.add_subparsers(dest='command', metavar='COMMAND',
+                                       parser_class=_Parser)
     subparsers.required = True
     for module in SUBCOMMANDS:
         module.add_parser(subparsers)
