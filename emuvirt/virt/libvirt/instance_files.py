@@ -37,11 +37,12 @@ CONSOLE_LOG = 'console.log'
 MAX_CONSOLE_BYTES = 100 * 1024
 BACKING_FORMATS = ('qcow2', 'raw')
 
-# CSI (colours, cursor moves), OSC (titles) and two-byte escapes that UEFI
-# and terminals write; a console log is easier to read without them.
+# CSI (colours, cursor moves), OSC (titles) and the short escapes
+# (charset selection, keypad modes) that UEFI and Linux write; a console
+# log is easier to read without them.
 _ANSI_RE = re.compile(r'\x1b\[[0-?]*[ -/]*[@-~]'
                       r'|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)'
-                      r'|\x1b[@-Z\\-_]')
+                      r'|\x1b[ -/]*[0-~]')
 
 
 def instance_dir(instance):
