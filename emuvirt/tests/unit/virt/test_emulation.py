@@ -1,10 +1,15 @@
 """Tests of EmuVirtDriver: guests of the arch hw_emulation_architecture asks.
 
-Only the first answer differs from the skeleton (the guest arch); the
-tests follow each per-arch behaviour of issue 2 item 6 through the whole
-planning path, against the fake libvirt of an x86_64 host unless a test
-says otherwise.
+It differs from the skeleton in the guest arch it answers, the
+[emulation]enabled_architectures check and KVM for the host's own arch
+only; the tests follow each per-arch behaviour of issue 2 item 6 through
+the whole planning path, against the fake libvirt of an x86_64 host unless
+a test says otherwise.
 """
+
+import dataclasses
+
+import fixtures
 
 from emuvirt import exception
 from emuvirt.objects import image_meta as image_meta_obj
@@ -12,6 +17,7 @@ from emuvirt.tests.unit.virt.libvirt import test_libvirt_driver as base
 from emuvirt.virt import archs
 from emuvirt.virt import emulation
 from emuvirt.virt.libvirt import config as vconfig
+from emuvirt.virt.libvirt import decide
 
 FOREIGN = ('aarch64', 's390x', 'ppc64le', 'mipsel', 'riscv64')
 
@@ -122,6 +128,24 @@ class TestDomainType(EmuTestCase):
         self.flags.config(group='libvirt', virt_type='kvm')
         for arch in FOREIGN:
             self.assertEqual('qemu', self.plan(emu(arch)).domain_type, arch)
+
+    def test_foreign_never_kvm_even_if_libvirt_offers_it(self):
+        # libvirt offers KVM for a sibling arch on some hosts (armv7l on
+        # an aarch64 host, i686 on x86_64); a foreign guest still gets TCG.
+        drv = self.make_driver()
+        real = drv.host.get_guest_caps
+
+        def with_kvm(arch, os_type='hvm'):
+            guest = real(arch, os_type)
+            return dataclasses.replace(
+                guest, domain_types=dict(guest.domain_types, kvm=None))
+        self.useFixture(fixtures.MockPatchObject(
+            drv.host, 'get_guest_caps', side_effect=with_kvm))
+        self.assertEqual('kvm', decide.domain_type(
+            'kvm', drv.host.get_guest_caps('aarch64')))
+        plan = self.plan(emu('aarch64'), drv)
+        self.assertEqual('qemu', plan.domain_type)
+        self.assertEqual('custom', plan.cpu.mode)
 
     def test_native_is_kvm(self):
         self.flags.config(group='libvirt', virt_type='kvm')
