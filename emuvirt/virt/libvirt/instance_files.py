@@ -149,13 +149,16 @@ def read_console_log(path, max_bytes=MAX_CONSOLE_BYTES):
     try:
         with open(path, 'rb') as f:
             size = f.seek(0, os.SEEK_END)
-            start = max(0, size - max_bytes)
-            f.seek(start)
-            data = f.read(max_bytes)
+            cut = size > max_bytes
+            # With a cut, one byte more: the one before the kept part.
+            f.seek(size - max_bytes - 1 if cut else 0)
+            data = f.read(max_bytes + 1)
     except OSError as e:
         if e.errno == errno.ENOENT:
             return ''
         raise
-    if start:
-        data = data.partition(b'\n')[2]
+    if cut:
+        # Keep whole lines only: a newline before the cut means the kept
+        # part starts on a line.
+        data = data[1:] if data[:1] == b'\n' else data.partition(b'\n')[2]
     return clean_console_text(data)
