@@ -149,3 +149,24 @@ class TestFromDomainXML(testtools.TestCase):
         dom = fake.connection.lookupByUUIDString(UUID)
         self.assertEqual(record, metadata.InstanceRecord.from_domain_xml(
             dom.XMLDesc()))
+
+
+class TestToInstance(testtools.TestCase):
+
+    def test_instance_from_record(self):
+        record = metadata.InstanceRecord.from_xml(full_record(
+            properties={'hw_emulation_architecture': 'aarch64',
+                        'hw_boot_menu': 'True'}).to_xml())
+        instance = record.to_instance()
+        self.assertEqual(
+            (UUID, 'web1', 'virt-7.2', '/img/disk.qcow2', '/img/vmlinuz',
+             '/img/initrd'),
+            (instance.uuid, instance.name, instance.machine_type,
+             instance.image_path, instance.kernel_path,
+             instance.ramdisk_path))
+        self.assertEqual((2, 1024, 10), (instance.flavor.vcpus,
+                                         instance.flavor.memory_mb,
+                                         instance.flavor.root_gb))
+        props = instance.image_meta.properties
+        self.assertEqual('aarch64', props.hw_emulation_architecture)
+        self.assertIs(True, props.hw_boot_menu)
