@@ -248,16 +248,26 @@ class ReportClient(object):
             takes what Placement accepted, so a failed update is sent
             again next time.
         """
+        failed = None
         for uuid in new_tree.get_provider_uuids():
             new = new_tree.data(uuid)
             old = self._tree.data(uuid)
-            if new.inventory != old.inventory:
-                self._put(uuid, 'inventories', V_INVENTORY,
-                          {'inventories': new.inventory})
-            if new.traits != old.traits:
+            # A refused inventory (e.g. a resource class still in use) must
+            # not hold the traits back: try both, then report the failure.
+            try:
+                if new.inventory != old.inventory:
+                    self._put(uuid, 'inventories', V_INVENTORY,
+                              {'inventories': new.inventory})
+            except (GenerationConflict, PlacementUnavailable):
+                raise
+            except exception.PlacementError as e:
+                failed = failed or e
+            if new.traits != self._tree.data(uuid).traits:
                 self._create_custom_traits(new.traits)
                 self._put(uuid, 'traits', V_TRAITS,
                           {'traits': sorted(new.traits)})
+        if failed is not None:
+            raise failed
 
     def _put(self, uuid, what, version, body):
         body['resource_provider_generation'] = self._tree.data(

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 
+import fixtures
 import libvirt
 
 from emuvirt.tests.fixtures import fakelibvirt
@@ -106,6 +107,23 @@ class TestProviderUpdates(placement_base.PlacementTestCase):
         self.flags.config(group='compute', reserved_host_memory_mb=1024)
         self.assertTrue(self.cycle())
         self.assertEqual(X86_TRAITS, self.traits('compute1'))
+
+    def test_refused_inventory_does_not_hold_traits_back(self):
+        self.assertTrue(self.cycle())
+        client = self.service.reportclient
+        client.claim('6f1c9a4e-2b0d-4c3e-9a53-0d6c2f0e8b11', {'DISK_GB': 1})
+        # DISK_GB vanishes from the host while a guest uses it: Placement
+        # refuses the inventory; the trait change still goes through.
+        self.useFixture(fixtures.MockPatch(
+            'emuvirt.virt.provider_tree._disk_gb', return_value=0))
+        self.connection('compute1').removed_arches.add('riscv64')
+        self.files.remove(EMU % 'riscv64')
+        self.assertFalse(self.cycle())
+        traits, inventory, _gen = self.provider('compute1')
+        self.assertEqual(X86_TRAITS - {'COMPUTE_ARCH_RISCV64'}, traits)
+        self.assertIn('DISK_GB', inventory)
+        self.assertIn(('PUT', '/resource_providers/%s/inventories'
+                       % client.provider_uuid, 409), self.placement.requests)
 
     def test_placement_down_then_back(self):
         self.assertTrue(self.cycle())
