@@ -207,21 +207,26 @@ class ReportClient(object):
         # It exists already (this host registered before): read it.
         self._tree.new_root(name, uuid)
         try:
-            self.refresh(uuid)
+            found = self.refresh(uuid)
         except Exception:
             self._tree.remove(uuid)
             raise
-
-    def refresh(self, uuid):
-        """Re-read the provider's generation, inventory and traits."""
-        inv = self._request('GET', '/resource_providers/%s/inventories'
-                            % uuid, V_INVENTORY)
-        if inv.status_code == 404:
-            name = self._tree.data(uuid).name
+        if not found:
+            self._tree.remove(uuid)
             raise exception.PlacementError(
                 reason='a resource provider named %s exists with a UUID '
                        'other than %s; delete it or change [DEFAULT]host'
                        % (name, uuid))
+
+    def refresh(self, uuid):
+        """Re-read the provider's generation, inventory and traits.
+
+        :returns: False if Placement has no such provider.
+        """
+        inv = self._request('GET', '/resource_providers/%s/inventories'
+                            % uuid, V_INVENTORY)
+        if inv.status_code == 404:
+            return False
         if inv.status_code != 200:
             raise self._failed(inv, 'reading inventory of %s' % uuid)
         traits = self._request('GET', '/resource_providers/%s/traits' % uuid,
@@ -238,6 +243,7 @@ class ReportClient(object):
                       traits['resource_provider_generation']))
         self._known_traits.update(t for t in traits['traits']
                                   if t.startswith('CUSTOM_'))
+        return True
 
     def update_from_provider_tree(self, new_tree):
         """Send Placement what differs between ``new_tree`` and the cache.
@@ -285,15 +291,15 @@ class ReportClient(object):
             LOG.info('Updated %s of resource provider %s', what, uuid)
             return
         code, _detail = _error(resp)
-        if resp.status_code == 404:
-            # Placement lost the provider, likely with its whole database
-            # (custom traits too): start over.
+        conflict = resp.status_code == 409 and code == CODE_CONCURRENT_UPDATE
+        if conflict and self.refresh(uuid):
+            raise GenerationConflict(uuid=uuid)
+        if conflict or resp.status_code == 404:
+            # The provider is gone from Placement, likely with its whole
+            # database (custom traits too): start over.
             LOG.warning('Resource provider %s is gone from Placement; '
                         'registering it again', uuid)
             self.invalidate()
-            raise GenerationConflict(uuid=uuid)
-        if resp.status_code == 409 and code == CODE_CONCURRENT_UPDATE:
-            self.refresh(uuid)
             raise GenerationConflict(uuid=uuid)
         if resp.status_code == 400 and what == 'traits':
             # Perhaps a custom trait was deleted: create them again.

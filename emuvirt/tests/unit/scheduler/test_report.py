@@ -182,3 +182,54 @@ class TestRequests(testtools.TestCase):
             'uuid': client.provider_uuid, 'name': 'h1', 'generation': 0}))
         tree = client.get_provider_tree('h1', client.provider_uuid)
         self.assertEqual(0, tree.data('h1').generation)
+
+    def _registered(self, *responses):
+        client = self.client(_response(200, {
+            'uuid': 'u1', 'name': 'h1', 'generation': 0}), *responses)
+        tree = client.get_provider_tree('h1', 'u1')
+        tree.add_traits('h1', 'COMPUTE_ARCH_S390X')
+        return client, tree
+
+    def test_conflict_refreshes_the_cache(self):
+        client, tree = self._registered(
+            _error(409, 'generation changed', report.CODE_CONCURRENT_UPDATE),
+            _response(200, {'resource_provider_generation': 5,
+                            'inventories': {}}),
+            _response(200, {'resource_provider_generation': 5,
+                            'traits': ['CUSTOM_GOLD']}))
+        self.assertRaises(report.GenerationConflict,
+                          client.update_from_provider_tree, tree)
+        fresh = client.get_provider_tree('h1', 'u1').data('h1')
+        self.assertEqual((5, {'CUSTOM_GOLD'}),
+                         (fresh.generation, set(fresh.traits)))
+
+    def test_provider_gone_starts_over(self):
+        client, tree = self._registered(
+            _error(409, 'generation changed', report.CODE_CONCURRENT_UPDATE),
+            _error(404, 'No resource provider'))
+        self.assertRaises(report.GenerationConflict,
+                          client.update_from_provider_tree, tree)
+        # The next use registers the provider again.
+        self.adapter.responses.append(_response(200, {
+            'uuid': 'u1', 'name': 'h1', 'generation': 0}))
+        client.get_provider_tree('h1', 'u1')
+        self.assertEqual(('POST', '/resource_providers', '1.20'),
+                         self.adapter.calls[-1])
+
+    def test_sync_gives_up_after_repeated_conflicts(self):
+        conflict = _error(409, 'changed', report.CODE_CONCURRENT_UPDATE)
+        fresh = [_response(200, {'resource_provider_generation': 1,
+                                 'inventories': {}}),
+                 _response(200, {'resource_provider_generation': 1,
+                                 'traits': []})]
+        client = self.client(
+            _response(200, {'uuid': 'u1', 'name': 'h1', 'generation': 0}),
+            *([conflict] + fresh) * 2)
+
+        def update(tree):
+            tree.add_traits('h1', 'COMPUTE_ARCH_S390X')
+
+        e = self.assertRaises(exception.PlacementError,
+                              client.sync_provider, 'h1', 'u1', update,
+                              attempts=2)
+        self.assertIn('gave up after 2 attempts', str(e))
