@@ -15,6 +15,6 @@ def add_parser(subparsers):
 
 def run(args):
     instance, image_meta = common.build_instance(args, name=args.name)
-    drv = driver.load_compute_driver()
+    drv = driver.load_compute_driver(read_only=True)
     print(drv.get_guest_xml(instance, image_meta), end='')
     return 0

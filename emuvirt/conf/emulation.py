@@ -40,7 +40,7 @@ The default profile picks, per arch, a fast model that runs current
 distribution kernels: on aarch64 ``cortex-a57`` rather than ``max``, whose
 pointer authentication QEMU emulates slowly.
 
-Example: ``aarch64=max,riscv64=rv64``.
+Example: ``aarch64=cortex-a72,ppc64le=POWER9``.
 """),
 ]
 

@@ -82,7 +82,8 @@ def cpu(props, conf_models, profile, domcaps, dom_type):
                 reason='%s=%s: not a CPU model libvirt offers for %s; '
                        'offered: %s' % (
                            what, requested, profile.arch,
-                           ', '.join(sorted(domcaps.cpu_model_names()))))
+                           ', '.join(sorted(domcaps.cpu_model_names())) or
+                           'none'))
         return vconfig.GuestCPU(mode='custom', model=requested)
     if dom_type == 'kvm':
         for mode in profile.kvm_cpu_modes:

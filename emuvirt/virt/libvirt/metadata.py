@@ -66,6 +66,8 @@ class InstanceRecord:
         etree.SubElement(root, _q('boot'), boot)
         props = etree.SubElement(root, _q('properties'))
         for key in sorted(self.properties):
+            if self.properties[key] is None:
+                continue  # unset: nothing to remember
             prop = etree.SubElement(props, _q('property'), name=key)
             prop.text = str(self.properties[key])
         return root
