@@ -4,11 +4,13 @@ import argparse
 import sys
 
 from emuvirt.cmd import guest_xml
+from emuvirt.cmd import hostcaps
+from emuvirt.cmd import scheduler
 from emuvirt.cmd import server
 from emuvirt import conf
 from emuvirt import exception
 
-SUBCOMMANDS = (guest_xml, server)
+SUBCOMMANDS = (guest_xml, server, hostcaps, scheduler)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,8 +1,15 @@
 """Options of the ``[placement]`` group.
 
 The group holds the keystoneauth1 session, auth and adapter options used to
-reach the Placement API. To talk to a Placement service without Keystone
-set ``auth_type = none`` and ``endpoint_override = http://host:port``.
+reach the Placement API. To talk to a standalone Placement service whose
+``[api]auth_strategy`` is ``noauth2`` (no Keystone), set::
+
+    [placement]
+    auth_type = admin_token
+    endpoint = http://host:port
+    token = admin
+
+(``auth_type = none`` sends no token at all, which noauth2 refuses.)
 """
 
 from keystoneauth1 import loading as ks_loading

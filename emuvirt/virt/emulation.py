@@ -9,13 +9,21 @@ domain type ``qemu`` (TCG) even when ``[libvirt]virt_type`` is ``kvm``.
 
 from emuvirt import conf
 from emuvirt import exception
+from emuvirt.virt import hostcaps
 from emuvirt.virt.libvirt import driver as libvirt_driver
+from emuvirt.virt import provider_tree as provider_tree_mod
 
 CONF = conf.CONF
 
 
 class EmuVirtDriver(libvirt_driver.LibvirtDriver):
     """The emulation-aware compute driver (``compute_driver = emuvirt``)."""
+
+    def __init__(self, virtapi=None, read_only=False, host=None):
+        super().__init__(virtapi, read_only=read_only, host=host)
+        # What the host can really run, re-probed only when an emulator or
+        # firmware file changes.
+        self.capability_probe = hostcaps.CapabilityProbe(self._host, CONF)
 
     def guest_arch(self, props):
         return (props.get('hw_emulation_architecture') or
@@ -40,3 +48,10 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
         if self.is_foreign(arch):
             return 'qemu'
         return super()._domain_type(arch, guest_caps)
+
+    def update_provider_tree(self, provider_tree, nodename,
+                             allocations=None):
+        """Inventory from the host; a trait per arch it can really run."""
+        provider_tree_mod.update_provider_tree(
+            provider_tree, nodename, self._host,
+            self.capability_probe.get(), CONF)

@@ -14,6 +14,7 @@ import os_traits
 from emuvirt import conf
 from emuvirt import exception
 from emuvirt.virt import driver
+from emuvirt.virt import traits as traits_mod
 
 CONF = conf.CONF
 
@@ -138,7 +139,10 @@ class FakeDriver(driver.ComputeDriver):
     def update_provider_tree(self, provider_tree, nodename,
                              allocations=None):
         provider_tree.update_inventory(nodename, self.get_inventory())
-        provider_tree.update_traits(nodename, self.get_traits())
+        # Operators' traits stay; only the driver's own are replaced.
+        current = provider_tree.data(nodename).traits
+        provider_tree.update_traits(
+            nodename, traits_mod.merge(current, self.get_traits()))
 
 
 def _record(total, reserved=0):

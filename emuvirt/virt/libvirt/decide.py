@@ -9,7 +9,6 @@ host fact used is whether libvirt offers KVM for the guest arch.
 
 from emuvirt import exception
 from emuvirt.virt.libvirt import config as vconfig
-from emuvirt.virt.libvirt import firmware as vfirmware
 
 PROP_MACHINE = 'hw_machine_type'
 OPT_MACHINE = '[libvirt]hw_machine_type'
@@ -118,11 +117,6 @@ def firmware_kind(props, profile, direct_kernel):
             profile.uefi_with_kernel):
         return 'builtin'
     return profile.firmware
-
-
-def uefi(arch, machine, domcaps):
-    """Find the UEFI loader + vars template for the GUEST arch."""
-    return vfirmware.find_uefi(arch, machine, domcaps=domcaps)
 
 
 def graphics(props, profile, domcaps):

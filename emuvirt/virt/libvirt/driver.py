@@ -135,7 +135,7 @@ class LibvirtDriver(driver.ComputeDriver):
         boot = self._boot(instance, image_meta, profile)
         fw = None
         if decide.firmware_kind(props, profile, boot.direct_kernel) == 'uefi':
-            fw = decide.uefi(arch, machine, domcaps)
+            fw = self._host.get_uefi_firmware(arch, machine, domcaps)
         gfx = decide.graphics(props, profile, domcaps)
         flavor = instance.flavor
         record = metadata.InstanceRecord(

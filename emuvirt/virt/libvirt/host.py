@@ -21,6 +21,7 @@ from oslo_log import log as logging
 from emuvirt import conf
 from emuvirt import exception
 from emuvirt.virt.libvirt import caps as caps_mod
+from emuvirt.virt.libvirt import firmware
 
 LOG = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class Host(object):
         self._lock = threading.RLock()
         self._caps = None
         self._domcaps = {}
+        self._uefi = {}
 
     @property
     def uri(self):
@@ -242,11 +244,29 @@ class Host(object):
                 self._domcaps[key] = domcaps
             return domcaps
 
+    def get_uefi_firmware(self, arch, machine, domcaps=None):
+        """UEFI loader + vars template for a guest arch and machine, cached.
+
+        :raises: FirmwareNotFound when none is installed (not cached).
+        """
+        key = (arch, machine)
+        with self._lock:
+            found = self._uefi.get(key)
+        if found is None:
+            found = firmware.find_uefi(arch, machine, domcaps=domcaps)
+            with self._lock:
+                self._uefi[key] = found
+        return found
+
     def invalidate_caches(self):
-        """Forget capabilities and domain capabilities (emulators changed)."""
+        """Forget capabilities, domain capabilities and firmware choices.
+
+        For when emulators or firmware files changed.
+        """
         with self._lock:
             self._caps = None
             self._domcaps = {}
+            self._uefi = {}
 
     def get_version(self):
         """Hypervisor (QEMU) version as libvirt's integer, e.g. 7002022."""

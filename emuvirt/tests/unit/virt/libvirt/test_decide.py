@@ -7,10 +7,7 @@ behalf.
 """
 
 import dataclasses
-import functools
-import os
 
-import fixtures
 import testtools
 
 from emuvirt import exception
@@ -19,7 +16,6 @@ from emuvirt.tests.fixtures import fakelibvirt
 from emuvirt.virt import archs
 from emuvirt.virt.libvirt import caps
 from emuvirt.virt.libvirt import decide
-from emuvirt.virt.libvirt import firmware
 
 # Canonical default machines in the captured data.
 MACHINES = {'aarch64': 'virt-7.2', 'riscv64': 'virt',
@@ -329,25 +325,6 @@ class TestFirmwareKind(testtools.TestCase):
             self.assertIn('hw_firmware_type', str(exc))
             self.assertIn(value, str(exc))
             self.assertIn('built-in firmware', str(exc))
-
-
-class TestUEFI(testtools.TestCase):
-
-    def test_plain_aarch64_build_from_descriptors(self):
-        descriptors = os.path.join(fakelibvirt.HOSTS_DIR, 'x86_64',
-                                   'firmware')
-        self.useFixture(fixtures.MonkeyPatch(
-            'emuvirt.virt.libvirt.firmware.find_uefi',
-            functools.partial(firmware.find_uefi,
-                              descriptor_dirs=(descriptors,),
-                              exists=lambda path: True)))
-        fw = decide.uefi('aarch64', 'virt-7.2', domcaps('aarch64'))
-        # Not the secure-boot build with Microsoft keys that plain
-        # <os firmware='efi'> picks on Debian 12.
-        self.assertEqual('/usr/share/AAVMF/AAVMF_CODE.fd', fw.loader)
-        self.assertEqual('/usr/share/AAVMF/AAVMF_VARS.fd', fw.nvram_template)
-        self.assertEqual('pflash', fw.loader_type)
-        self.assertFalse(fw.secure)
 
 
 class TestGraphics(testtools.TestCase):

@@ -9,6 +9,7 @@ import testtools
 
 from emuvirt import exception
 from emuvirt.tests.fixtures import fakelibvirt
+from emuvirt.virt.libvirt import firmware
 from emuvirt.virt.libvirt import host
 
 MINIMAL_XML = """<domain type='qemu'>
@@ -541,3 +542,38 @@ class TestFakeDomainCapabilitiesErrors(testtools.TestCase):
         e = self.assertRaises(libvirt.libvirtError,
                               self.conn.lookupByUUIDString, UUID)
         self.assertEqual(libvirt.VIR_ERR_NO_DOMAIN, e.get_error_code())
+
+
+class TestUEFIFirmware(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fakelibvirt.FakeLibvirtFixture('x86_64'))
+        descriptors = os.path.join(fakelibvirt.HOSTS_DIR, 'x86_64',
+                                   'firmware')
+        self.lookups = []
+
+        def find_uefi(arch, machine, domcaps=None):
+            self.lookups.append((arch, machine))
+            return firmware.find_uefi(arch, machine, domcaps=domcaps,
+                                      descriptor_dirs=(descriptors,),
+                                      exists=lambda path: True)
+        self.useFixture(fixtures.MonkeyPatch(
+            'emuvirt.virt.libvirt.firmware.find_uefi', find_uefi))
+
+    def test_plain_aarch64_build_cached_until_invalidated(self):
+        h = host.Host()
+        domcaps = h.get_domain_capabilities('aarch64', 'virt-7.2', 'qemu')
+        fw = h.get_uefi_firmware('aarch64', 'virt-7.2', domcaps)
+        # Not the secure-boot build with Microsoft keys that plain
+        # <os firmware='efi'> picks on Debian 12.
+        self.assertEqual('/usr/share/AAVMF/AAVMF_CODE.fd', fw.loader)
+        self.assertEqual('/usr/share/AAVMF/AAVMF_VARS.fd', fw.nvram_template)
+        self.assertEqual('pflash', fw.loader_type)
+        self.assertFalse(fw.secure)
+        self.assertIs(fw, h.get_uefi_firmware('aarch64', 'virt-7.2',
+                                              domcaps))
+        self.assertEqual(1, len(self.lookups))
+        h.invalidate_caches()
+        h.get_uefi_firmware('aarch64', 'virt-7.2', domcaps)
+        self.assertEqual(2, len(self.lookups))
