@@ -1,6 +1,7 @@
 """The ``emuvirt`` command: one front for every subcommand."""
 
 import argparse
+import logging
 import sys
 
 from emuvirt.cmd import guest_xml
@@ -47,6 +48,9 @@ def _load_config(args):
     if args.debug:
         argv.append('--debug')
     conf.parse_args(argv)
+    if not args.debug:
+        # A command reports on stdout; its log says only what went wrong.
+        logging.getLogger('emuvirt').setLevel(logging.WARNING)
 
 
 def main(argv=None):
