@@ -245,3 +245,20 @@ class TestImageProperty(MachineTypeIntegrationTestCase):
         # Only the record changed: the guest starts as it did.
         self.start_fresh_console(self.driver(), instance, dom)
         self.assertRunsWith('virt-7.2', dom)
+
+    def test_running_guest_recorded_without_a_restart(self):
+        instance, dom = self.spawn()
+        self.wait_booted(dom)
+        # A persistent definition without a machine type, as left by an
+        # older emuvirt; the guest keeps running on virt-7.2.
+        self.conn.defineXML(guests.rewrite(self.persistent(dom),
+                                           recorded=False))
+        self.assertManage(3, 'libvirt', 'get_machine_type', dom.name())
+
+        self.assertEqual('virt-7.2', machine_type.record_missing(
+            self.host)[dom.UUIDString()])
+        self.assertEqual((0, 'virt-7.2\n', ''), self.manage(
+            'libvirt', 'get_machine_type', dom.name()))
+        self.assertRunsWith('virt-7.2', dom)
+        self.assertEqual('virt-7.2', self.machine(dom,
+                                                  records.PERSISTENT_XML))
