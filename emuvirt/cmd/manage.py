@@ -18,6 +18,7 @@ refusal. A command line that does not parse exits with 127 (nova-manage's
 """
 
 import argparse
+import logging
 import sys
 import traceback
 
@@ -196,6 +197,9 @@ def _load_config(args):
     if args.debug:
         argv.append('--debug')
     conf.parse_args(argv, prog=PROG)
+    if not args.debug:
+        # Results go to stdout; the log says only what went wrong.
+        logging.getLogger('emuvirt').setLevel(logging.WARNING)
 
 
 def main(argv=None):

@@ -28,15 +28,18 @@ from emuvirt.virt.libvirt import records
 
 
 class RootLoggerState(fixtures.Fixture):
-    """Undo what oslo.log's setup() does to the root logger."""
+    """Undo what oslo.log's setup() and the command do to loggers."""
 
     def _setUp(self):
         root = logging.getLogger()
+        ours = logging.getLogger('emuvirt')
         handlers, level = list(root.handlers), root.level
+        our_level = ours.level
 
         def restore():
             root.handlers[:] = handlers
             root.setLevel(level)
+            ours.setLevel(our_level)
         self.addCleanup(restore)
 
 
@@ -130,7 +133,7 @@ class TestUpdateMachineType(MachineTypeFunctionalTestCase):
     def test_0_updated(self):
         dom = self.define(machine='virt-7.0')
         code, out, err = self.update('web1', 'virt-7.2')
-        self.assertEqual(0, code, err)
+        self.assertEqual((0, ''), (code, err))
         self.assertEqual('Updated the machine type of web1 from virt-7.0 to '
                          'virt-7.2\n', out)
         self.assertEqual('virt-7.2', _machine(dom))

@@ -163,11 +163,10 @@ class TestUpdate(MachineTypeIntegrationTestCase):
         self.assertManage(2, 'libvirt', 'update_machine_type',
                           self.domain_name('none'), 'virt-7.2')
 
-        code, out, err = self.assertManage(0, 'libvirt',
-                                           'update_machine_type', name,
-                                           'virt-7.2')
-        self.assertEqual('Updated the machine type of %s from virt-7.0 to '
-                         'virt-7.2\n' % name, out)
+        self.assertEqual(
+            (0, 'Updated the machine type of %s from virt-7.0 to '
+                'virt-7.2\n' % name, ''),
+            self.manage('libvirt', 'update_machine_type', name, 'virt-7.2'))
         self.assertEqual((0, 'virt-7.2\n', ''),
                          self.manage('libvirt', 'get_machine_type', name))
 
