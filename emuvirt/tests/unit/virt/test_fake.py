@@ -1,5 +1,7 @@
 """Tests of the in-memory FakeDriver."""
 
+import types
+
 from oslo_config import fixture as config_fixture
 import testtools
 
@@ -22,6 +24,9 @@ class FakeTree(object):
 
     def update_traits(self, name, traits, generation=None):
         self.traits[name] = set(traits)
+
+    def data(self, name):
+        return types.SimpleNamespace(traits=self.traits.get(name, set()))
 
 
 class TestFakeDriver(testtools.TestCase):
@@ -108,6 +113,15 @@ class TestFakeDriver(testtools.TestCase):
         self.assertEqual(2, inventory['DISK_GB']['reserved'])
         # sparc has no COMPUTE_ARCH_* trait in os-traits.
         self.assertEqual({'COMPUTE_ARCH_AARCH64', 'COMPUTE_ARCH_S390X'},
+                         tree.traits['node1'])
+
+    def test_update_provider_tree_keeps_operator_traits(self):
+        self.conf.config(enabled_architectures=['s390x'], group='emulation')
+        tree = FakeTree()
+        tree.traits['node1'] = {'CUSTOM_RACK_7', 'COMPUTE_ARCH_MIPSEL'}
+        self.drv.update_provider_tree(tree, 'node1')
+        # The operator's trait stays; the driver's stale one goes.
+        self.assertEqual({'CUSTOM_RACK_7', 'COMPUTE_ARCH_S390X'},
                          tree.traits['node1'])
 
     def test_cleanup_host(self):

@@ -552,12 +552,13 @@ class TestUEFIFirmware(testtools.TestCase):
         descriptors = os.path.join(fakelibvirt.HOSTS_DIR, 'x86_64',
                                    'firmware')
         self.lookups = []
+        real_find_uefi = firmware.find_uefi
 
         def find_uefi(arch, machine, domcaps=None):
             self.lookups.append((arch, machine))
-            return firmware.find_uefi(arch, machine, domcaps=domcaps,
-                                      descriptor_dirs=(descriptors,),
-                                      exists=lambda path: True)
+            return real_find_uefi(arch, machine, domcaps=domcaps,
+                                  descriptor_dirs=(descriptors,),
+                                  exists=lambda path: True)
         self.useFixture(fixtures.MonkeyPatch(
             'emuvirt.virt.libvirt.firmware.find_uefi', find_uefi))
 
