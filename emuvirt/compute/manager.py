@@ -21,6 +21,8 @@ from oslo_log import log as logging
 from emuvirt import exception
 from emuvirt.scheduler.client import report
 from emuvirt.virt import driver as virt_driver
+from emuvirt.virt.libvirt import host as vhost
+from emuvirt.virt.libvirt import machine_type
 from emuvirt.virt import provider_tree as ptree
 
 LOG = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ class ComputeManager(object):
         """
         try:
             self.driver.init_host(self.host)
+            self._record_machine_types()
         except Exception as e:
             LOG.warning('Compute driver could not initialise host %s yet: '
                         '%s', self.host, e)
@@ -71,6 +74,17 @@ class ComputeManager(object):
                         'unset): host %s reports no inventory or traits',
                         self.host)
         return True
+
+    def _record_machine_types(self):
+        """Record the machine type of guests that lack one (libvirt only)."""
+        host = getattr(self.driver, 'host', None)
+        if not isinstance(host, vhost.Host):
+            return
+        recorded = machine_type.record_missing(host)
+        if recorded:
+            LOG.info('Recorded the machine type of %d guest(s) that had '
+                     'none: %s', len(recorded), ', '.join(
+                         '%s=%s' % item for item in sorted(recorded.items())))
 
     def stop(self, *_args):
         """Ask the loop to stop (safe from a signal handler)."""

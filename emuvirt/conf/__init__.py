@@ -44,6 +44,9 @@ def parse_args(argv, prog='emuvirt', default_config_files=None,
     :param check: run :func:`emuvirt.conf.validate.validate`.
     :raises: ConfigOptionInvalid naming the option for a bad value.
     """
+    # Commands print their results on stdout; log records go to stderr.
+    # (Set here too: a test's config fixture resets defaults.)
+    CONF.set_default('use_stderr', True)
     CONF(argv[1:], project='emuvirt', prog=prog,
          default_config_files=default_config_files)
     if check:

@@ -10,12 +10,13 @@ existing guest across stop, start and reboot.
 import io
 import logging
 import os
-import unittest
 
 import fixtures
 from lxml import etree
 
 from emuvirt.cmd import manage
+from emuvirt.compute import manager as compute_manager
+from emuvirt import conf
 from emuvirt.tests.fixtures import guests
 from emuvirt.tests.functional import test_base
 from emuvirt.virt import archs
@@ -240,6 +241,16 @@ class TestListUnsetMachineType(MachineTypeFunctionalTestCase):
                          self.manage('libvirt', 'list_unset_machine_type'))
         self.assertTrue(a.isActive())
 
+    def test_compute_service_records_them_at_start(self):
+        a = self.define(name='a', recorded=False)
+        manager = compute_manager.ComputeManager(
+            conf.CONF, driver=emulation.EmuVirtDriver(host=self.host),
+            reportclient=False)
+        self.assertTrue(manager.init_host())
+        self.assertEqual('virt-7.2', _record(a).machine_type)
+        self.assertEqual((0, '', ''),
+                         self.manage('libvirt', 'list_unset_machine_type'))
+
 
 class TestImagePropertyShow(MachineTypeFunctionalTestCase):
 
@@ -368,13 +379,10 @@ class TestStability(MachineTypeFunctionalTestCase):
         self.assertEqual('virt-7.2',
                          drv.find_instance('web1').machine_type)
 
-    @unittest.expectedFailure
     def test_xml_built_again_from_the_record_keeps_its_machine(self):
-        """Nothing rebuilds a guest's XML yet (rebuild, hard reboot...).
+        """A guest's XML built again takes the recorded machine type.
 
-        When something does, the driver must take the recorded machine
-        type before the image property and the option; today plan_guest()
-        ignores ``Instance.machine_type``, so this fails.
+        The record comes before the image property and the option.
         """
         self.flags.config(hw_machine_type=['x86_64=q35'], group='libvirt')
         dom = self.define(arch='x86_64')

@@ -33,15 +33,19 @@ def domain_type(virt_type, guest_caps):
     return 'qemu'
 
 
-def machine_type(props, conf_map, profile, guest_caps):
+def machine_type(props, conf_map, profile, guest_caps, recorded=None):
     """Return (canonical machine, where the name came from).
 
-    Image property first, then ``[libvirt]hw_machine_type`` for the GUEST
-    arch, then the arch profile's default; always checked against the
-    machines libvirt offers for that arch, aliases resolved.
+    The machine type recorded for an existing guest first (so a guest
+    keeps its chipset whatever the config says later), then the image
+    property, then ``[libvirt]hw_machine_type`` for the GUEST arch, then
+    the arch profile's default; always checked against the machines
+    libvirt offers for that arch, aliases resolved.
     """
-    name, source = _prop(props, PROP_MACHINE), 'image property %s' % (
-        PROP_MACHINE)
+    name, source = recorded, 'the instance record'
+    if name is None:
+        name, source = _prop(props, PROP_MACHINE), 'image property %s' % (
+            PROP_MACHINE)
     if name is None and conf_map.get(profile.arch):
         name, source = conf_map[profile.arch], 'option %s' % OPT_MACHINE
     if name is None:

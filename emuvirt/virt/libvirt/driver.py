@@ -130,7 +130,8 @@ class LibvirtDriver(driver.ComputeDriver):
         guest_caps = self._guest_caps(arch)
         dom_type = self._domain_type(arch, guest_caps)
         machine, _source = decide.machine_type(
-            props, self._machine_map, profile, guest_caps)
+            props, self._machine_map, profile, guest_caps,
+            recorded=instance.machine_type)
         domcaps = self._host.get_domain_capabilities(arch, machine, dom_type)
         boot = self._boot(instance, image_meta, profile)
         fw = None
