@@ -114,12 +114,19 @@ class Guest(object):
 
     # -- what emuvirt knows about it ---------------------------------------
 
-    def get_xml_desc(self):
-        return self._do('read the XML of', 'XMLDesc', 0)
+    def get_xml_desc(self, persistent=False):
+        """The live XML, or with ``persistent`` the stored definition."""
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE if persistent else 0
+        return self._do('read the XML of', 'XMLDesc', flags)
 
     def get_record(self):
-        """The :class:`metadata.InstanceRecord`, or None if not ours."""
-        return metadata.InstanceRecord.from_domain_xml(self.get_xml_desc())
+        """The :class:`metadata.InstanceRecord`, or None if not ours.
+
+        Read from the stored definition: a record updated while the guest
+        runs (machine type recorded, properties set) shows at once.
+        """
+        return metadata.InstanceRecord.from_domain_xml(
+            self.get_xml_desc(persistent=True))
 
     def get_console_log_path(self):
         """The file the first console or serial port is logged to."""

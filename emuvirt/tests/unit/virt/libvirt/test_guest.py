@@ -211,3 +211,21 @@ class TestMetadata(GuestTestCase):
         self.assertEqual('/srv/nvram.fd',
                          self.guest(nvram=True).get_nvram_path())
         self.assertIsNone(self.guest().get_nvram_path())
+
+
+class TestRecordOfARunningGuest(GuestTestCase):
+
+    def test_record_read_from_the_stored_definition(self):
+        old = metadata.InstanceRecord(uuid=UUID, name='g1',
+                                      guest_arch='aarch64')
+        g = self.guest(record=old)
+        g.launch()
+        new = metadata.InstanceRecord(uuid=UUID, name='g1',
+                                      guest_arch='aarch64',
+                                      machine_type='virt-7.2')
+        # Defined again while it runs: libvirt changes only the stored
+        # definition, not the live XML.
+        self.conn.defineXML(domain_xml(record=new))
+        self.assertIsNone(metadata.InstanceRecord.from_domain_xml(
+            g.get_xml_desc()).machine_type)
+        self.assertEqual('virt-7.2', g.get_record().machine_type)
