@@ -13,8 +13,10 @@ JSON object of property names to values, or ``<file>.properties``, one
 """
 
 import json
+import logging
 import os
 
+from emuvirt import conf
 from emuvirt import exception
 from emuvirt.objects import flavor as flavor_obj
 from emuvirt.objects import image_meta as image_meta_obj
@@ -25,15 +27,45 @@ class CommandError(exception.Invalid):
     msg_fmt = '%(reason)s'
 
 
-def add_image_arguments(parser):
-    """--property, --flavor and the boot files of a guest."""
+def add_config_arguments(parser):
+    """--config-file and --debug, for every emuvirt command."""
+    parser.add_argument('--config-file', action='append', default=[],
+                        metavar='FILE', help='emuvirt configuration file '
+                        '(repeatable; default /etc/emuvirt/emuvirt.conf)')
+    parser.add_argument('--debug', action='store_true',
+                        help='log debug messages')
+
+
+def load_config(args, prog):
+    """Read the files named by --config-file; log to stderr, quietly.
+
+    :raises: ConfigOptionInvalid naming the option for a bad value.
+    """
+    argv = [prog]
+    for path in args.config_file:
+        argv += ['--config-file', path]
+    if args.debug:
+        argv.append('--debug')
+    conf.parse_args(argv, prog=prog)
+    if not args.debug:
+        # A command reports on stdout; its log says only what went wrong.
+        logging.getLogger('emuvirt').setLevel(logging.WARNING)
+
+
+def add_request_arguments(parser, example='hw_emulation_architecture='
+                                          'aarch64'):
+    """--property and --flavor: what a guest asks for."""
     parser.add_argument(
         '--property', metavar='KEY=VALUE', action='append', default=[],
-        help='image property, e.g. hw_emulation_architecture=aarch64 '
-             '(repeatable)')
+        help='image property, e.g. %s (repeatable)' % example)
     parser.add_argument(
         '--flavor', metavar='vcpus=N,ram=MiB,disk=GiB', default='',
         help='guest size (default vcpus=1,ram=512,disk=1)')
+
+
+def add_image_arguments(parser):
+    """--property, --flavor and the boot files of a guest."""
+    add_request_arguments(parser)
     parser.add_argument('--image', metavar='FILE',
                         help='disk image (qcow2, raw or iso)')
     parser.add_argument('--kernel', metavar='FILE',

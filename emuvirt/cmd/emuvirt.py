@@ -1,14 +1,13 @@
 """The ``emuvirt`` command: one front for every subcommand."""
 
 import argparse
-import logging
 import sys
 
+from emuvirt.cmd import common
 from emuvirt.cmd import guest_xml
 from emuvirt.cmd import hostcaps
 from emuvirt.cmd import scheduler
 from emuvirt.cmd import server
-from emuvirt import conf
 from emuvirt import exception
 
 SUBCOMMANDS = (guest_xml, server, hostcaps, scheduler)
@@ -28,11 +27,7 @@ def build_parser():
     parser = _Parser(
         prog='emuvirt',
         description='Run foreign-architecture guests under QEMU emulation.')
-    parser.add_argument('--config-file', action='append', default=[],
-                        metavar='FILE', help='emuvirt configuration file '
-                        '(repeatable; default /etc/emuvirt/emuvirt.conf)')
-    parser.add_argument('--debug', action='store_true',
-                        help='log debug messages')
+    common.add_config_arguments(parser)
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND',
                                        parser_class=_Parser)
     subparsers.required = True
@@ -41,23 +36,11 @@ def build_parser():
     return parser
 
 
-def _load_config(args):
-    argv = ['emuvirt']
-    for path in args.config_file:
-        argv += ['--config-file', path]
-    if args.debug:
-        argv.append('--debug')
-    conf.parse_args(argv)
-    if not args.debug:
-        # A command reports on stdout; its log says only what went wrong.
-        logging.getLogger('emuvirt').setLevel(logging.WARNING)
-
-
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        _load_config(args)
+        common.load_config(args, 'emuvirt')
         return args.func(args)
     except exception.EmuvirtException as e:
         print('emuvirt: error: %s' % e, file=sys.stderr)

@@ -18,14 +18,12 @@ refusal. A command line that does not parse exits with 127 (nova-manage's
 """
 
 import argparse
-import logging
 import sys
 import traceback
 
 import libvirt
 
 from emuvirt.cmd import common
-from emuvirt import conf
 from emuvirt import exception
 from emuvirt.virt.libvirt import host as vhost
 from emuvirt.virt.libvirt import image_props
@@ -149,11 +147,7 @@ def _action(actions, name, func, text):
 def build_parser():
     parser = _Parser(prog=PROG, description='Manage the emuvirt guests of '
                                             'this host.')
-    parser.add_argument('--config-file', action='append', default=[],
-                        metavar='FILE', help='emuvirt configuration file '
-                        '(repeatable; default /etc/emuvirt/emuvirt.conf)')
-    parser.add_argument('--debug', action='store_true',
-                        help='log debug messages')
+    common.add_config_arguments(parser)
     categories = parser.add_subparsers(dest='category', metavar='CATEGORY',
                                        parser_class=_Parser)
     categories.required = True
@@ -190,22 +184,10 @@ def build_parser():
     return parser
 
 
-def _load_config(args):
-    argv = [PROG]
-    for path in args.config_file:
-        argv += ['--config-file', path]
-    if args.debug:
-        argv.append('--debug')
-    conf.parse_args(argv, prog=PROG)
-    if not args.debug:
-        # Results go to stdout; the log says only what went wrong.
-        logging.getLogger('emuvirt').setLevel(logging.WARNING)
-
-
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        _load_config(args)
+        common.load_config(args, PROG)
         host = vhost.Host()
         try:
             return args.func(host, args)

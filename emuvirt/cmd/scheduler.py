@@ -32,13 +32,9 @@ def add_parser(subparsers):
     candidates = commands.add_parser(
         'candidates', help='list the hosts Placement offers for an image '
                            'and flavor')
-    candidates.add_argument(
-        '--property', metavar='KEY=VALUE', action='append', default=[],
-        help='image property, e.g. hw_emulation_architecture=s390x or '
-             'trait:CUSTOM_X=required (repeatable)')
-    candidates.add_argument(
-        '--flavor', metavar='vcpus=N,ram=MiB,disk=GiB', default='',
-        help='guest size (default vcpus=1,ram=512,disk=1)')
+    common.add_request_arguments(
+        candidates, example='hw_emulation_architecture=s390x or '
+                            'trait:CUSTOM_X=required')
     candidates.add_argument('--limit', type=int, metavar='N',
                             help='at most N candidates')
     candidates.add_argument('--format', choices=('table', 'json'),

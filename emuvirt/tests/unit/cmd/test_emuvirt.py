@@ -61,12 +61,12 @@ class TestMain(CommandTestCase):
              '--debug', 'guest-xml']))
         self.parse_args.assert_called_once_with(
             ['emuvirt', '--config-file', 'a.conf', '--config-file',
-             'b.conf', '--debug'])
+             'b.conf', '--debug'], prog='emuvirt')
         self.assertEqual(1, self.run.call_count)
 
     def test_no_config_file(self):
         emuvirt_cmd.main(['guest-xml'])
-        self.parse_args.assert_called_once_with(['emuvirt'])
+        self.parse_args.assert_called_once_with(['emuvirt'], prog='emuvirt')
 
     def test_returns_subcommand_status(self):
         self.run.return_value = 3
