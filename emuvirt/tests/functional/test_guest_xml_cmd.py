@@ -17,7 +17,6 @@ from emuvirt.cmd import emuvirt as emuvirt_cmd
 from emuvirt.tests.functional import test_base
 from emuvirt.virt.libvirt import metadata
 
-INSTANCES = '/srv/emuvirt-test/instances'
 FOREIGN = ('aarch64', 's390x', 'ppc64le', 'mipsel', 'riscv64')
 
 
@@ -39,13 +38,14 @@ class TestGuestXMLCommand(test_base.FunctionalTestCase):
     def setUp(self):
         super().setUp()
         self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.instances = os.path.join(self.tmp, 'instances')
         self.useFixture(RootLoggerState())
         self.fake = self.use_host('x86_64')
 
     def write_config(self, text=''):
         path = os.path.join(self.tmp, 'emuvirt.conf')
         with open(path, 'w') as f:
-            f.write('[libvirt]\ninstances_path = %s\n' % INSTANCES + text)
+            f.write('[libvirt]\ninstances_path = %s\n' % self.instances + text)
         return path
 
     def file(self, name, data=b'\0' * 16):
@@ -111,7 +111,23 @@ class TestGuestXMLCommand(test_base.FunctionalTestCase):
         self.assertEqual('/usr/share/AAVMF/AAVMF_CODE.fd',
                          dom.findtext('os/loader'))
         nvram = dom.findtext('os/nvram')
-        self.assertTrue(nvram.startswith(INSTANCES + '/'), nvram)
+        self.assertTrue(nvram.startswith(self.instances + '/'), nvram)
+
+    def test_instance_directory_ready_for_a_hand_define(self):
+        """virsh define + start of the output needs the instance dir.
+
+        libvirt creates the nvram and console log files, not their
+        directory: the command prepares it (empty), and nothing else.
+        """
+        dom = self.xml('--property', 'hw_emulation_architecture=aarch64')
+        inst_dir = os.path.dirname(dom.findtext('os/nvram'))
+        self.assertEqual(os.path.join(self.instances, dom.findtext('uuid')),
+                         inst_dir)
+        self.assertEqual([], os.listdir(inst_dir))
+
+    def test_bad_input_prepares_no_directory(self):
+        self.refused('--property', 'hw_emulation_architecture=sparc9')
+        self.assertFalse(os.path.exists(self.instances))
 
     def test_flavor_and_name(self):
         dom = self.xml('--property', 'hw_emulation_architecture=s390x',
