@@ -1,15 +1,12 @@
 """Base class for functional tests: real emuvirt code, fake libvirt."""
 
-import functools
 import os
 
-import fixtures
 from oslo_config import fixture as config_fixture
 import testtools
 
 from emuvirt import conf
 from emuvirt.tests.fixtures import fakelibvirt
-from emuvirt.virt.libvirt import firmware
 
 
 def in_ci():
@@ -29,13 +26,7 @@ class FunctionalTestCase(testtools.TestCase):
         files they name were installed.
         """
         fake = self.useFixture(fakelibvirt.FakeLibvirtFixture(host_arch))
-        descriptors = os.path.join(fakelibvirt.HOSTS_DIR, host_arch,
-                                   'firmware')
-        self.useFixture(fixtures.MonkeyPatch(
-            'emuvirt.virt.libvirt.firmware.find_uefi',
-            functools.partial(firmware.find_uefi,
-                              descriptor_dirs=(descriptors,),
-                              exists=lambda path: True)))
+        self.useFixture(fakelibvirt.FakeFirmwareFixture(host_arch))
         return fake
 
     def require(self, what):

@@ -5,10 +5,8 @@ else the host's; everything after that is the shared code path, tested
 here against the fake libvirt of each captured host.
 """
 
-import functools
 import os
 
-import fixtures
 from lxml import etree
 from oslo_config import fixture as config_fixture
 import testtools
@@ -21,7 +19,6 @@ from emuvirt.objects import instance as instance_obj
 from emuvirt.tests.fixtures import fakelibvirt
 from emuvirt.virt.libvirt import config as vconfig
 from emuvirt.virt.libvirt import driver as libvirt_driver
-from emuvirt.virt.libvirt import firmware
 from emuvirt.virt.libvirt import guest_config
 from emuvirt.virt.libvirt import metadata
 
@@ -48,13 +45,8 @@ class DriverTestCase(testtools.TestCase):
         """Serve ``host_arch``'s data; firmware from its descriptors."""
         fake = self.useFixture(fakelibvirt.FakeLibvirtFixture(
             host_arch or self.host_arch, remove_arches))
-        descriptors = os.path.join(fakelibvirt.HOSTS_DIR,
-                                   host_arch or self.host_arch, 'firmware')
-        self.useFixture(fixtures.MonkeyPatch(
-            'emuvirt.virt.libvirt.firmware.find_uefi',
-            functools.partial(firmware.find_uefi,
-                              descriptor_dirs=(descriptors,),
-                              exists=lambda path: True)))
+        self.useFixture(fakelibvirt.FakeFirmwareFixture(
+            host_arch or self.host_arch))
         return fake
 
     def make_driver(self, host_arch=None, remove_arches=()):
