@@ -5,6 +5,14 @@ Importing this package registers every option group on ``CONF``::
     from emuvirt import conf
     CONF = conf.CONF
 
+``CONF`` is emuvirt's own ``ConfigOpts``, not oslo.config's global
+``cfg.CONF``: a Nova process that imports emuvirt's modules (the Nova
+flavour, :mod:`emuvirt.nova`) keeps Nova's options on the global object,
+and emuvirt's standalone options (``[DEFAULT]compute_driver``,
+``[libvirt]...``) never collide with Nova's there. The Nova flavour
+registers the few options it adds into Nova's configuration itself
+(:mod:`emuvirt.nova.conf`).
+
 Each group lives in its own module with ``register_opts(conf)`` and
 ``list_opts()``; :mod:`emuvirt.conf.opts` gathers them for the config
 generator.
@@ -20,7 +28,7 @@ from emuvirt.conf import libvirt
 from emuvirt.conf import placement
 from emuvirt.conf import validate
 
-CONF = cfg.CONF
+CONF = cfg.ConfigOpts()
 
 MODULES = (default, libvirt, emulation, placement, compute)
 

@@ -71,6 +71,8 @@ class ArchProfile:
     :param nic_model: default network interface model.
     :param default_pcie_ports: root ports added when
         ``[libvirt]num_pcie_ports`` is 0 and the machine is PCIe.
+    :param clock_timers: ``<clock>`` timers the arch has (pit, rtc and
+        hpet are PC hardware); a guest config keeps no other.
     """
 
     arch: str
@@ -95,6 +97,7 @@ class ArchProfile:
     disk_buses: tuple
     nic_model: str
     default_pcie_ports: int
+    clock_timers: tuple
 
     def family(self, machine):
         """Return the :class:`MachineFamily` for a machine type name."""
@@ -125,7 +128,8 @@ def _profile(**kwargs):
                     tcg_cpu_maximum=False, serial=True, sclp=False,
                     graphics=('vnc', 'spice'), usb_model='qemu-xhci',
                     input_bus='usb', disk_buses=('virtio', 'scsi', 'usb'),
-                    nic_model='virtio', default_pcie_ports=0)
+                    nic_model='virtio', default_pcie_ports=0,
+                    clock_timers=())
     defaults.update(kwargs)
     return ArchProfile(**defaults)
 
@@ -188,7 +192,9 @@ _TABLE = (
         tcg_cpu_maximum=True, kernel_console='ttyS0',
         video_models=('virtio', 'vga', 'bochs', 'cirrus', 'qxl'),
         input_bus='usb', disk_buses=('virtio', 'scsi', 'sata', 'ide', 'usb'),
-        default_pcie_ports=8),
+        default_pcie_ports=8,
+        clock_timers=('pit', 'rtc', 'hpet', 'tsc', 'kvmclock',
+                      'hypervclock')),
 )
 
 PROFILES = types.MappingProxyType({p.arch: p for p in _TABLE})

@@ -8,8 +8,8 @@ domain type ``qemu`` (TCG) even when ``[libvirt]virt_type`` is ``kvm``.
 """
 
 from emuvirt import conf
-from emuvirt import exception
 from emuvirt.virt import hostcaps
+from emuvirt.virt.libvirt import decide
 from emuvirt.virt.libvirt import driver as libvirt_driver
 from emuvirt.virt import provider_tree as provider_tree_mod
 
@@ -26,28 +26,20 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
         self.capability_probe = hostcaps.CapabilityProbe(self._host, CONF)
 
     def guest_arch(self, props):
-        return (props.get('hw_emulation_architecture') or
-                props.get('hw_architecture') or
-                self._host.host_arch)
+        return decide.guest_arch(props, self._host.host_arch)
 
     def is_foreign(self, arch):
         return arch != self._host.host_arch
 
     def check_guest_arch(self, arch):
-        enabled = CONF.emulation.enabled_architectures
-        if self.is_foreign(arch) and arch not in enabled:
-            raise exception.ArchitectureNotSupported(
-                arch=arch,
-                reason='it is not in option '
-                       '[emulation]enabled_architectures (%s)' %
-                       ', '.join(enabled))
+        decide.emulation_enabled(arch, self._host.host_arch,
+                                 CONF.emulation.enabled_architectures)
 
     def _domain_type(self, arch, guest_caps):
         # The one host fact guest config may use: KVM only for the host's
         # own arch; a foreign guest always runs under TCG.
-        if self.is_foreign(arch):
-            return 'qemu'
-        return super()._domain_type(arch, guest_caps)
+        return decide.domain_type(CONF.libvirt.virt_type, guest_caps,
+                                  foreign=self.is_foreign(arch))
 
     def update_provider_tree(self, provider_tree, nodename,
                              allocations=None):

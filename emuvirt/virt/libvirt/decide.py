@@ -8,6 +8,7 @@ host fact used is whether libvirt offers KVM for the guest arch.
 """
 
 from emuvirt import exception
+from emuvirt.objects import fields
 from emuvirt.virt.libvirt import config as vconfig
 
 PROP_MACHINE = 'hw_machine_type'
@@ -21,16 +22,45 @@ def _prop(props, name):
     return value if value not in ('', None) else None
 
 
-def domain_type(virt_type, guest_caps):
+def guest_arch(props, host_arch):
+    """The guest arch an image asks for, canonical.
+
+    ``hw_emulation_architecture``, else ``hw_architecture``, else the
+    host's own; the error names the property the bad value came from.
+    """
+    for name in ('hw_emulation_architecture', 'hw_architecture'):
+        value = _prop(props, name)
+        if value is not None:
+            return fields.Architecture.canonicalize(str(value), name)
+    return host_arch
+
+
+def domain_type(virt_type, guest_caps, foreign=False):
     """``kvm`` when asked for and libvirt offers it for this arch.
 
     libvirt offers KVM only for the host's own arch (and its 32-bit
     sibling); every foreign arch therefore gets ``qemu`` (TCG), whatever
-    ``[libvirt]virt_type`` says.
+    ``[libvirt]virt_type`` says. ``foreign`` (the guest arch is not the
+    host's) makes that explicit even where libvirt lists a ``kvm`` domain
+    for another arch.
     """
-    if virt_type == 'kvm' and guest_caps.supports_domain_type('kvm'):
+    if not foreign and virt_type == 'kvm' and (
+            guest_caps.supports_domain_type('kvm')):
         return 'kvm'
     return 'qemu'
+
+
+def emulation_enabled(arch, host_arch, enabled):
+    """Refuse a foreign arch ``[emulation]enabled_architectures`` lacks.
+
+    The host's own arch is always allowed.
+    """
+    if arch != host_arch and arch not in enabled:
+        raise exception.ArchitectureNotSupported(
+            arch=arch,
+            reason='it is not in option '
+                   '[emulation]enabled_architectures (%s)' %
+                   ', '.join(enabled))
 
 
 def machine_type(props, conf_map, profile, guest_caps, recorded=None):

@@ -67,8 +67,10 @@ class LibvirtDriver(driver.ComputeDriver):
     # -- step 1: image props -> guest arch --------------------------------
 
     def guest_arch(self, props):
-        """The guest architecture: ``hw_architecture``, else the host's."""
-        return props.get('hw_architecture') or self._host.host_arch
+        """The guest arch (canonical): ``hw_architecture``, else the host's."""
+        return fields.Architecture.canonicalize(
+            props.get('hw_architecture') or None,
+            'hw_architecture') or self._host.host_arch
 
     def check_guest_arch(self, arch):
         """Refuse an arch this driver does not offer (hook)."""
@@ -123,8 +125,7 @@ class LibvirtDriver(driver.ComputeDriver):
         to the one NIC spawn gives every guest.
         """
         props = image_meta.properties
-        arch = fields.Architecture.canonicalize(
-            self.guest_arch(props), 'hw_architecture')
+        arch = self.guest_arch(props)
         self.check_guest_arch(arch)
         profile = archs.get_profile(arch)
         guest_caps = self._guest_caps(arch)
