@@ -1,0 +1,233 @@
+"""Make the guest config Nova built follow an emuvirt plan.
+
+Nova's ``_get_guest_config`` builds the whole domain (disks, VIFs, volumes,
+config drive, metadata, NUMA, consoles with their logs) and takes a few
+guest-arch decisions of its own on the way, some of them from the HOST
+arch. :func:`apply` overwrites exactly those with the plan's
+(:mod:`emuvirt.nova.plan`): domain type, arch and machine, CPU under TCG,
+firmware, ``<features>``, clock timers, PCI(e) controllers, USB, inputs,
+video, SCSI controller, console targets and the kernel's console. It reads
+the arch profile the plan carries and never asks which arch it is.
+"""
+
+from nova.virt.libvirt import config as vconfig
+
+PCI_MODELS = ('pci-root', 'pcie-root', 'pcie-root-port')
+# <features> children the arch profile owns; Nova's others are kept.
+PROFILE_FEATURES = frozenset(('acpi', 'apic', 'gic'))
+
+
+class GuestFeature(vconfig.LibvirtConfigGuestFeature):
+    """A ``<features>`` child with attributes (``<gic version='3'/>``)."""
+
+    def __init__(self, name, attrs=None, **kwargs):
+        super().__init__(name, **kwargs)
+        self.attrs = dict(attrs or {})
+
+    def format_dom(self):
+        root = super().format_dom()
+        for key, value in sorted(self.attrs.items()):
+            root.set(key, str(value))
+        return root
+
+
+def _devices(guest, cls):
+    return [d for d in guest.devices if isinstance(d, cls)]
+
+
+def _drop(guest, predicate):
+    guest.devices = [d for d in guest.devices if not predicate(d)]
+
+
+def _controller(ctype, model, index):
+    ctrl = vconfig.LibvirtConfigGuestController()
+    ctrl.type, ctrl.model, ctrl.index = ctype, model, index
+    return ctrl
+
+
+def _is_controller(dev, ctype, models=None):
+    return (isinstance(dev, vconfig.LibvirtConfigGuestController) and
+            dev.type == ctype and (models is None or dev.model in models))
+
+
+def set_machine(guest, plan):
+    guest.virt_type = plan.domain_type
+    guest.os_arch = plan.arch
+    guest.os_mach_type = plan.machine
+
+
+def set_cpu(guest, plan):
+    """Under TCG, the plan's CPU model.
+
+    Nova's topology and NUMA cells stay, the host's features go; under
+    KVM Nova's own CPU config (host model, flags) stays.
+    """
+    if plan.domain_type != 'qemu':
+        return
+    if plan.cpu is None:
+        guest.cpu = None
+        return
+    cpu = guest.cpu or vconfig.LibvirtConfigGuestCPU()
+    cpu.mode = plan.cpu.mode
+    cpu.model = plan.cpu.model if plan.cpu.mode == 'custom' else None
+    cpu.match = 'exact'
+    cpu.arch = cpu.vendor = None
+    cpu.features = set()
+    guest.cpu = cpu
+
+
+def set_firmware(guest, plan):
+    """The plan's UEFI build, named explicitly, or none at all.
+
+    With secure boot asked for, Nova's firmware autoselection stays, but
+    without ``<loader secure=...>``: libvirt 9.0 refuses that attribute
+    next to ``<os firmware='efi'>`` (the request is carried by
+    ``<firmware><feature name='secure-boot'>``).
+    """
+    if plan.secure_boot:
+        if guest.os_firmware == 'efi' and guest.os_loader is None:
+            guest.os_loader_secure = None
+        return
+    guest.os_firmware = None
+    guest.os_firmware_secure = None
+    guest.os_loader_stateless = None
+    fw = plan.firmware
+    if fw is None:
+        guest.os_loader = guest.os_loader_type = None
+        guest.os_loader_readonly = guest.os_loader_secure = None
+        guest.os_nvram = guest.os_nvram_template = None
+        return
+    guest.os_loader = fw.loader
+    guest.os_loader_type = fw.loader_type
+    guest.os_loader_readonly = True if fw.loader_type == 'pflash' else None
+    guest.os_loader_secure = None
+    guest.os_nvram = None
+    guest.os_nvram_template = fw.nvram_template
+
+
+def set_features(guest, plan):
+    prof = plan.profile
+    feats = [f for f in guest.features
+             if f.root_name not in PROFILE_FEATURES]
+    if prof.acpi == 'always' or (
+            prof.acpi == 'with-uefi' and plan.firmware is not None):
+        feats.insert(0, vconfig.LibvirtConfigGuestFeatureACPI())
+    feats.extend(GuestFeature(name, attrs) for name, attrs in prof.features)
+    if plan.domain_type == 'qemu' and plan.tb_cache_mib and not any(
+            f.root_name == 'tcg' for f in feats):
+        feats.append(vconfig.LibvirtConfigGuestFeatureTCG(plan.tb_cache_mib))
+    guest.features = feats
+
+
+def set_clock(guest, plan):
+    if guest.clock is not None:
+        guest.clock.timers = [t for t in guest.clock.timers
+                              if t.name in plan.profile.clock_timers]
+
+
+def set_pci(guest, plan):
+    _drop(guest, lambda d: _is_controller(d, 'pci', PCI_MODELS))
+    root = plan.family.pci_root
+    if root is None:
+        return
+    ctrls = [_controller('pci', root, 0)]
+    if root == 'pcie-root':
+        ctrls.extend(_controller('pci', 'pcie-root-port', i)
+                     for i in range(1, plan.pcie_ports + 1))
+    guest.devices = ctrls + guest.devices
+
+
+def set_graphics(guest, plan):
+    """Graphics, video and inputs the guest arch can have."""
+    prof = plan.profile
+    if plan.graphics is None:
+        _drop(guest, lambda d: isinstance(d, (
+            vconfig.LibvirtConfigGuestGraphics,
+            vconfig.LibvirtConfigGuestVideo,
+            vconfig.LibvirtConfigGuestInput)))
+        return
+    _drop(guest, lambda d: isinstance(
+        d, vconfig.LibvirtConfigGuestGraphics) and d.type != plan.graphics)
+    for video in _devices(guest, vconfig.LibvirtConfigGuestVideo):
+        video.type = plan.video
+    if plan.video is None:
+        _drop(guest, lambda d: isinstance(d, vconfig.LibvirtConfigGuestVideo))
+    if prof.input_bus is None:
+        _drop(guest, lambda d: isinstance(d, vconfig.LibvirtConfigGuestInput))
+
+
+def _needs_usb(guest):
+    return any(
+        (isinstance(d, vconfig.LibvirtConfigGuestInput) and d.bus == 'usb') or
+        (isinstance(d, vconfig.LibvirtConfigGuestDisk) and
+         d.target_bus == 'usb') for d in guest.devices)
+
+
+def set_usb(guest, plan):
+    """The profile's USB controller when a device needs one.
+
+    Model 'none' when nothing needs USB; no controller at all where the
+    arch has no USB.
+    """
+    usb = plan.profile.usb_model
+    ctrls = [d for d in guest.devices if _is_controller(d, 'usb')]
+    if usb is None:
+        _drop(guest, lambda d: _is_controller(d, 'usb'))
+        return
+    if not ctrls:
+        ctrls = [_controller('usb', None, 0)]
+        guest.devices.append(ctrls[0])
+    needed = _needs_usb(guest)
+    for ctrl in ctrls:
+        if not needed:
+            ctrl.model = 'none'
+        elif ctrl.model in (None, 'none'):
+            ctrl.model = usb
+
+
+def set_scsi(guest, plan):
+    """A virtio-scsi controller for disks and cdroms on the SCSI bus.
+
+    The board's default SCSI controller may have no working interrupt
+    (malta).
+    """
+    on_scsi = any(d.target_bus == 'scsi' for d in
+                  _devices(guest, vconfig.LibvirtConfigGuestDisk))
+    if on_scsi and not any(_is_controller(d, 'scsi')
+                           for d in guest.devices):
+        guest.devices.append(_controller('scsi', 'virtio-scsi', 0))
+
+
+def set_consoles(guest, plan):
+    """SCLP consoles on arches that have them, serial ports elsewhere."""
+    if not plan.profile.sclp:
+        return
+    for dev in _devices(guest, vconfig.LibvirtConfigGuestSerial):
+        console = vconfig.LibvirtConfigGuestConsole()
+        for attr in ('type', 'source_path', 'listen_port', 'listen_host',
+                     'log', 'target_port'):
+            setattr(console, attr, getattr(dev, attr))
+        console.target_type = 'sclp'
+        guest.devices[guest.devices.index(dev)] = console
+
+
+def set_kernel_console(guest, plan, image_cmdline):
+    """The arch's kernel console in Nova's default command line."""
+    if guest.os_kernel is None or image_cmdline or guest.os_cmdline is None:
+        return
+    words = [w for w in guest.os_cmdline.split()
+             if not w.startswith('console=')]
+    words.append('console=%s' % plan.profile.kernel_console)
+    guest.os_cmdline = ' '.join(words)
+
+
+STEPS = (set_machine, set_cpu, set_firmware, set_features, set_clock,
+         set_pci, set_graphics, set_usb, set_scsi, set_consoles)
+
+
+def apply(guest, plan, image_cmdline=None):
+    """Rewrite Nova's guest config ``guest`` after ``plan``, in place."""
+    for step in STEPS:
+        step(guest, plan)
+    set_kernel_console(guest, plan, image_cmdline)
+    return guest

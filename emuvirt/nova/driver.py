@@ -1,0 +1,144 @@
+"""EmuVirtDriver: Nova's libvirt driver, dressed by emuvirt's arch table.
+
+nova-compute loads it with ``[DEFAULT] compute_driver =
+emuvirt.EmuVirtDriver``. It is Nova's own ``LibvirtDriver`` (Nova 34): VIFs
+and Neutron, config drive and metadata, volumes, snapshots, rescue,
+resize, migration and console proxies are Nova's. What changes is every
+guest-architecture decision, read top to bottom::
+
+    image props -> guest arch -> arch profile -> plan -> Nova's config
+    -> adapted to the plan -> XML
+
+* :meth:`spawn` gives Nova the plan's machine type, disk and cdrom bus as
+  image properties (Nova's disk mapping and config drive follow them) and
+  records them with the instance where Nova records ``hw_machine_type``,
+  so a hard reboot, rescue or migration keeps them;
+* :meth:`_get_guest_config` lets Nova build the domain, then
+  :func:`emuvirt.nova.adapt.apply` rewrites what depends on the guest arch;
+* traits: ``COMPUTE_ARCH_*`` for exactly the arches this host can run,
+  probed like emuvirt-compute does (emulator, domain capabilities,
+  firmware), re-probed when emulator or firmware files change.
+
+Bad image input becomes Nova's ``ImageUnacceptable`` with emuvirt's
+message naming the property, so the build stops (no reschedule) with that
+message as the server's fault.
+"""
+
+from nova import exception
+from nova.virt import hardware
+from nova.virt.libvirt import driver as libvirt_driver
+from oslo_log import log as logging
+
+from emuvirt.conf import validate
+from emuvirt import exception as emu_exception
+from emuvirt.nova import adapt
+from emuvirt.nova import conf as nova_conf
+from emuvirt.nova import host as nova_host
+from emuvirt.nova import plan as plan_mod
+from emuvirt.virt import hostcaps
+from emuvirt.virt import traits as traits_mod
+
+CONF = libvirt_driver.CONF
+nova_conf.register_opts(CONF)
+LOG = logging.getLogger(__name__)
+
+SUPPORTED_VIRT_TYPES = ('kvm', 'qemu')
+
+
+class EmuVirtDriver(libvirt_driver.LibvirtDriver):
+    """Nova's libvirt driver with emuvirt's guest-arch decisions."""
+
+    def __init__(self, virtapi, read_only=False):
+        super().__init__(virtapi, read_only)
+        self.emu_host = nova_host.NovaHost(self._host)
+        self.capability_probe = hostcaps.CapabilityProbe(self.emu_host, CONF)
+
+    def init_host(self, host):
+        if CONF.libvirt.virt_type not in SUPPORTED_VIRT_TYPES:
+            raise exception.InvalidConfiguration(
+                'emuvirt.EmuVirtDriver needs [libvirt]virt_type kvm or '
+                'qemu, not %r' % CONF.libvirt.virt_type)
+        try:
+            validate.machine_type_map(CONF)
+            validate.cpu_model_map(CONF)
+        except emu_exception.Invalid as e:
+            raise exception.InvalidConfiguration(str(e))
+        super().init_host(host)
+
+    # -- image props -> guest arch -> profile -> plan ---------------------
+
+    def emulation_plan(self, instance, image_meta, rescue=None):
+        """emuvirt's decisions for this guest (nothing is created)."""
+        direct_kernel = bool((rescue or {}).get('kernel_id') or
+                             instance.kernel_id)
+        secure = hardware.get_secure_boot_constraint(
+            instance.flavor, image_meta) is not None
+        try:
+            return plan_mod.plan(self.emu_host, CONF,
+                                 plan_mod.image_props(image_meta),
+                                 direct_kernel, secure_boot=secure)
+        except emu_exception.Invalid as e:
+            image_id = (image_meta.id if image_meta.obj_attr_is_set('id')
+                        else None)
+            raise exception.ImageUnacceptable(image_id=image_id,
+                                              reason=str(e))
+
+    @staticmethod
+    def _hinted(image_meta, plan):
+        """A copy of ``image_meta`` that tells Nova the plan's choices."""
+        hinted = image_meta.obj_clone()
+        for name, value in plan_mod.nova_hints(plan).items():
+            setattr(hinted.properties, name, value)
+        return hinted
+
+    @staticmethod
+    def _record(instance, image_meta, plan):
+        """Record the hints the image did not set with the instance."""
+        hints = plan_mod.nova_hints(plan)
+        for name in plan_mod.RECORDED_HINTS:
+            if image_meta.properties.get(name) is None:
+                instance.system_metadata['image_' + name] = hints[name]
+
+    # -- Nova's entry points ----------------------------------------------
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        plan = self.emulation_plan(instance, image_meta)
+        self._record(instance, image_meta, plan)
+        LOG.debug('Spawning a %s guest (%s, machine %s)', plan.arch,
+                  plan.domain_type, plan.machine, instance=instance)
+        return super().spawn(
+            context, instance, self._hinted(image_meta, plan),
+            injected_files, admin_password, allocations,
+            network_info=network_info, block_device_info=block_device_info,
+            power_on=power_on, accel_info=accel_info)
+
+    def _get_guest_config(self, instance, network_info, image_meta,
+                          disk_info, rescue=None, *args, **kwargs):
+        plan = self.emulation_plan(instance, image_meta, rescue)
+        guest = super()._get_guest_config(
+            instance, network_info, self._hinted(image_meta, plan),
+            disk_info, rescue, *args, **kwargs)
+        adapt.apply(guest, plan,
+                    image_cmdline=image_meta.properties.get(
+                        'os_command_line'))
+        instance.vcpu_model = self._cpu_config_to_vcpu_model(
+            guest.cpu, instance.vcpu_model)
+        return guest
+
+    # -- traits -------------------------------------------------------------
+
+    def _get_cpu_emulation_arch_traits(self):
+        # Nova's list is every arch libvirt names, runnable or not;
+        # update_provider_tree reports the probed ones instead.
+        return {}
+
+    def update_provider_tree(self, provider_tree, nodename,
+                             allocations=None):
+        super().update_provider_tree(provider_tree, nodename,
+                                     allocations=allocations)
+        reported = self.capability_probe.get().traits()
+        current = provider_tree.data(nodename).traits
+        provider_tree.update_traits(
+            nodename, traits_mod.merge(current, reported))

@@ -1,0 +1,147 @@
+"""Every guest-arch decision for a guest Nova builds, from emuvirt's table.
+
+:func:`plan` reads top to bottom like the standalone driver: image props ->
+guest arch -> arch profile -> one decision function per question
+(:mod:`emuvirt.virt.libvirt.decide`), each checked against what libvirt
+offers for THAT arch. The result is a :class:`NovaPlan`; it holds no Nova
+object and nothing from Nova's configuration beyond the values passed in,
+so it is the same answer the standalone flavour gives for the same image
+and host.
+
+:func:`nova_hints` turns a plan into the image properties Nova itself
+honours (machine type, disk and cdrom bus, firmware type), so that Nova's
+own code paths (disk mapping, config drive, machine-type records) follow
+the guest arch too.
+"""
+
+import dataclasses
+import typing as ty
+
+from emuvirt.conf import validate
+from emuvirt import exception
+from emuvirt.virt import archs
+from emuvirt.virt.libvirt import decide
+
+# Image properties a plan gives Nova, and those recorded with the instance
+# (Nova's system metadata, as Nova records hw_machine_type) so that every
+# later rebuild of the XML (hard reboot, rescue, migration) keeps them.
+RECORDED_HINTS = ('hw_machine_type', 'hw_disk_bus', 'hw_cdrom_bus')
+
+
+@dataclasses.dataclass(frozen=True)
+class NovaPlan:
+    arch: str
+    profile: archs.ArchProfile
+    foreign: bool
+    domain_type: str
+    machine: str
+    cpu: ty.Any
+    firmware: ty.Any
+    secure_boot: bool
+    graphics: ty.Optional[str]
+    video: ty.Optional[str]
+    disk_bus: str
+    cdrom_bus: str
+    pcie_ports: int
+    tb_cache_mib: int
+    direct_kernel: bool
+
+    @property
+    def family(self):
+        return self.profile.family(self.machine)
+
+
+def image_props(image_meta):
+    """The image properties set on a Nova ImageMeta, as a dict."""
+    props = image_meta.properties
+    return {name: props.get(name) for name in props.obj_fields
+            if props.obj_attr_is_set(name)}
+
+
+def console_type(conf):
+    """The graphics console nova.conf turns on (spice wins), or None."""
+    if conf.spice.enabled:
+        return 'spice'
+    if conf.vnc.enabled:
+        return 'vnc'
+    return None
+
+
+def _graphics(conf, profile, domcaps):
+    """Nova's graphics console where the guest arch can serve it.
+
+    nova.conf turns VNC or SPICE on for the whole host; a guest arch with
+    no graphics (s390x) or a console type its machine lacks gets the serial
+    console only.
+    """
+    wanted = console_type(conf)
+    if wanted is None:
+        return None
+    try:
+        return decide.graphics({'hw_console_type': wanted}, profile, domcaps)
+    except exception.UnsupportedGraphics:
+        return None
+
+
+def plan(host, conf, props, direct_kernel, secure_boot=False):
+    """Take every guest-arch decision for one guest; nothing is created.
+
+    :param host: an emuvirt Host (:class:`emuvirt.nova.host.NovaHost`).
+    :param conf: Nova's configuration, with ``[emulation]`` registered.
+    :param props: the image properties (:func:`image_props`).
+    :param direct_kernel: the guest boots a kernel (``kernel_id``).
+    :param secure_boot: the flavor or image asks for secure boot.
+    :raises: emuvirt ``Invalid`` subclasses naming the property or option.
+    """
+    host_arch = host.host_arch
+    arch = decide.guest_arch(props, host_arch)
+    decide.emulation_enabled(arch, host_arch,
+                             conf.emulation.enabled_architectures)
+    profile = archs.get_profile(arch)
+    guest_caps = host.get_guest_caps(arch)
+    if guest_caps is None:
+        raise exception.ArchitectureNotSupported(
+            arch=arch, reason='libvirt offers no emulator for it '
+            '(is qemu-system-%s installed?)' % arch)
+    foreign = arch != host_arch
+    dom_type = decide.domain_type(conf.libvirt.virt_type, guest_caps,
+                                  foreign=foreign)
+    machine, _source = decide.machine_type(
+        props, validate.machine_type_map(conf), profile, guest_caps)
+    domcaps = host.get_domain_capabilities(arch, machine, dom_type)
+    firmware = None
+    if decide.firmware_kind(props, profile, direct_kernel) == 'uefi':
+        firmware = host.get_uefi_firmware(arch, machine, domcaps)
+    if secure_boot and firmware is None:
+        raise exception.Invalid(
+            reason='secure boot (flavor extra spec os:secure_boot or image '
+                   'property os_secure_boot) needs UEFI firmware; this %s '
+                   'guest boots from its built-in firmware' % arch)
+    gfx = _graphics(conf, profile, domcaps)
+    return NovaPlan(
+        arch=arch, profile=profile, foreign=foreign, domain_type=dom_type,
+        machine=machine,
+        cpu=decide.cpu(props, validate.cpu_model_map(conf), profile,
+                       domcaps, dom_type),
+        firmware=firmware, secure_boot=bool(secure_boot),
+        graphics=gfx, video=decide.video(props, profile, domcaps, gfx),
+        disk_bus=decide.disk_bus(props, profile, domcaps),
+        cdrom_bus=decide.cdrom_bus(props, profile, machine, domcaps),
+        pcie_ports=conf.libvirt.num_pcie_ports or profile.default_pcie_ports,
+        tb_cache_mib=conf.libvirt.tb_cache_size or 0,
+        direct_kernel=direct_kernel)
+
+
+def nova_hints(plan_):
+    """Image properties that make Nova's own code follow the plan.
+
+    ``hw_firmware_type`` is ``uefi`` only where Nova must choose a
+    secure-boot build itself (libvirt's firmware autoselection); otherwise
+    ``bios``, and the guest config gets the plan's firmware explicitly.
+    """
+    return {
+        'hw_machine_type': plan_.machine,
+        'hw_disk_bus': plan_.disk_bus,
+        'hw_cdrom_bus': plan_.cdrom_bus,
+        'hw_firmware_type': 'uefi' if plan_.secure_boot else 'bios',
+    }
