@@ -61,6 +61,46 @@ class TestDomainType(testtools.TestCase):
                          decide.domain_type('qemu', guest_caps('x86_64')))
 
 
+    def test_qemu_for_a_foreign_guest_even_where_kvm_is_listed(self):
+        # x86_64 has a kvm domain in the capabilities; a guest that is
+        # foreign to the host (x86_64 on an aarch64 host) still gets TCG.
+        self.assertEqual('qemu', decide.domain_type(
+            'kvm', guest_caps('x86_64'), foreign=True))
+
+
+class TestGuestArch(testtools.TestCase):
+
+    def test_emulation_architecture_first(self):
+        self.assertEqual('aarch64', decide.guest_arch(
+            {'hw_emulation_architecture': 'arm64',
+             'hw_architecture': 'x86_64'}, 'x86_64'))
+
+    def test_then_architecture_then_host(self):
+        self.assertEqual('ppc64le', decide.guest_arch(
+            {'hw_architecture': 'ppc64el'}, 'x86_64'))
+        self.assertEqual('s390x', decide.guest_arch({}, 's390x'))
+
+    def test_error_names_the_property_the_value_came_from(self):
+        for name in ('hw_emulation_architecture', 'hw_architecture'):
+            e = self.assertRaises(exception.InvalidArchitectureName,
+                                  decide.guest_arch, {name: 'vax'},
+                                  'x86_64')
+            self.assertIn(name, str(e))
+
+
+class TestEmulationEnabled(testtools.TestCase):
+
+    def test_foreign_arch_must_be_listed(self):
+        decide.emulation_enabled('s390x', 'x86_64', ['s390x'])
+        e = self.assertRaises(exception.ArchitectureNotSupported,
+                              decide.emulation_enabled, 's390x', 'x86_64',
+                              ['aarch64'])
+        self.assertIn('[emulation]enabled_architectures (aarch64)', str(e))
+
+    def test_host_arch_always_allowed(self):
+        decide.emulation_enabled('x86_64', 'x86_64', [])
+
+
 class TestMachineType(testtools.TestCase):
 
     def _decide(self, image=None, conf_map=None, arch='aarch64',
