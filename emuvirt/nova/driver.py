@@ -71,13 +71,13 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
         """emuvirt's decisions for this guest (nothing is created)."""
         direct_kernel = bool((rescue or {}).get('kernel_id') or
                              instance.kernel_id)
-        secure = hardware.get_secure_boot_constraint(
-            instance.flavor, image_meta) is not None
         try:
-            return plan_mod.plan(self.emu_host, CONF,
-                                 plan_mod.image_props(image_meta),
-                                 direct_kernel, secure_boot=secure)
-        except emu_exception.Invalid as e:
+            return plan_mod.plan(
+                self.emu_host, CONF, plan_mod.image_props(image_meta),
+                direct_kernel,
+                secure_boot=hardware.get_secure_boot_constraint(
+                    instance.flavor, image_meta))
+        except (emu_exception.Invalid, exception.Invalid) as e:
             image_id = (image_meta.id if image_meta.obj_attr_is_set('id')
                         else None)
             raise exception.ImageUnacceptable(image_id=image_id,

@@ -26,6 +26,9 @@ from emuvirt.virt.libvirt import decide
 # (Nova's system metadata, as Nova records hw_machine_type) so that every
 # later rebuild of the XML (hard reboot, rescue, migration) keeps them.
 RECORDED_HINTS = ('hw_machine_type', 'hw_disk_bus', 'hw_cdrom_bus')
+# Secure boot policies that leave firmware selection to Nova (libvirt's
+# autoselection of a secure-boot build).
+SECURE_BOOT = ('required', 'optional')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,14 +86,16 @@ def _graphics(conf, profile, domcaps):
         return None
 
 
-def plan(host, conf, props, direct_kernel, secure_boot=False):
+def plan(host, conf, props, direct_kernel, secure_boot=None):
     """Take every guest-arch decision for one guest; nothing is created.
 
     :param host: an emuvirt Host (:class:`emuvirt.nova.host.NovaHost`).
     :param conf: Nova's configuration, with ``[emulation]`` registered.
     :param props: the image properties (:func:`image_props`).
     :param direct_kernel: the guest boots a kernel (``kernel_id``).
-    :param secure_boot: the flavor or image asks for secure boot.
+    :param secure_boot: Nova's secure boot policy for the guest (flavor
+        ``os:secure_boot`` or image ``os_secure_boot``): None,
+        ``disabled``, ``optional`` or ``required``.
     :raises: emuvirt ``Invalid`` subclasses naming the property or option.
     """
     host_arch = host.host_arch
@@ -112,7 +117,7 @@ def plan(host, conf, props, direct_kernel, secure_boot=False):
     firmware = None
     if decide.firmware_kind(props, profile, direct_kernel) == 'uefi':
         firmware = host.get_uefi_firmware(arch, machine, domcaps)
-    if secure_boot and firmware is None:
+    if secure_boot == 'required' and firmware is None:
         raise exception.Invalid(
             reason='secure boot (flavor extra spec os:secure_boot or image '
                    'property os_secure_boot) needs UEFI firmware; this %s '
@@ -123,7 +128,8 @@ def plan(host, conf, props, direct_kernel, secure_boot=False):
         machine=machine,
         cpu=decide.cpu(props, validate.cpu_model_map(conf), profile,
                        domcaps, dom_type),
-        firmware=firmware, secure_boot=bool(secure_boot),
+        firmware=firmware,
+        secure_boot=firmware is not None and secure_boot in SECURE_BOOT,
         graphics=gfx, video=decide.video(props, profile, domcaps, gfx),
         disk_bus=decide.disk_bus(props, profile, domcaps),
         cdrom_bus=decide.cdrom_bus(props, profile, machine, domcaps),
