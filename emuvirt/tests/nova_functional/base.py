@@ -23,6 +23,7 @@ is not installed.
 import functools
 import os
 import sysconfig
+import time
 
 import libvirt
 from lxml import etree
@@ -325,10 +326,25 @@ class NovaHostDataTestCase(nova_libvirt_base.ServersTestBase):
         :returns: the server as the admin API shows it (host included).
         """
         image_id = self.create_image(properties)
-        server = self._create_server(
-            name=name, image_uuid=image_id, flavor_id=self.flavor_id,
-            expected_state=expected_state)
-        return self.admin_api.get_server(server['id'])
+        body = self._build_server(name=name, image_uuid=image_id,
+                                  flavor_id=self.flavor_id)
+        server = self.api.post_server({'server': body})
+        return self.wait_for_build(server, expected_state)
+
+    def wait_for_build(self, server, expected_state='ACTIVE', timeout=10):
+        """Wait for the build to end; fail with its fault if unexpected."""
+        deadline = time.monotonic() + timeout
+        while True:
+            server = self.admin_api.get_server(server['id'])
+            done = (server['status'] == 'ACTIVE' or
+                    (server['status'] == 'ERROR' and 'fault' in server))
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(expected_state, server['status'],
+                         'server %s: %s' % (server['id'],
+                                            self.fault_message(server)))
+        return server
 
     def boot_arch(self, arch, expected_state='ACTIVE'):
         return self.boot({'hw_emulation_architecture': arch},
