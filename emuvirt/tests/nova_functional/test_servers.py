@@ -127,15 +127,31 @@ class EmuvirtForeignServersTest(base.NovaHostDataTestCase):
             self.assertNotIn(cpu.get('mode'),
                              ('host-passthrough', 'host-model'))
 
-    def test_native_x86_64_keeps_kvm(self):
-        host = self.start_host(driver='emuvirt')
-        server = self.boot_arch('x86_64')
+    def _boot_native(self, arch):
+        host = self.start_host(host_arch=arch, driver='emuvirt')
+        server = self.boot_arch(arch)
         self.assertEqual(host, self.server_host(server))
-        xml = self.domain_xml(server)
-        self.assertValidDomainXML(xml)
+        self.assertValidDomainXML(self.domain_xml(server))
         tree = self.domain_tree(server)
+        # [libvirt]virt_type = kvm (Nova's default): the host's own arch
+        # runs accelerated.
         self.assertEqual('kvm', tree.get('type'))
-        self.assertEqual('x86_64', tree.find('os/type').get('arch'))
+        self.assertEqual(arch, tree.find('os/type').get('arch'))
+        return tree
+
+    def test_native_x86_64_keeps_kvm(self):
+        tree = self._boot_native('x86_64')
+        self.assertTrue(_has(tree, 'features/apic'))
+
+    def test_native_s390x_on_s390x_host(self):
+        tree = self._boot_native('s390x')
+        self.assertTrue(_machine(tree).startswith('s390-ccw-virtio'))
+        self.assertEqual([], _usb_inputs(tree))
+
+    def test_native_ppc64le_on_ppc64le_host(self):
+        tree = self._boot_native('ppc64le')
+        self.assertTrue(_machine(tree).startswith('pseries'))
+        self._assert_no_x86_features(tree)
 
 
 class StockForeignServersTest(base.NovaHostDataTestCase):
