@@ -25,6 +25,7 @@ message as the server's fault.
 """
 
 from nova import exception
+from nova.objects import fields as obj_fields
 from nova.virt import hardware
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
@@ -84,20 +85,19 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
                                               reason=str(e))
 
     @staticmethod
-    def _hinted(image_meta, plan):
+    def _hinted(image_meta, hints):
         """A copy of ``image_meta`` that tells Nova the plan's choices."""
         hinted = image_meta.obj_clone()
-        for name, value in plan_mod.nova_hints(plan).items():
+        for name, value in hints.items():
             setattr(hinted.properties, name, value)
         return hinted
 
     @staticmethod
-    def _record(instance, image_meta, plan):
+    def _record(instance, image_meta, hints):
         """Record the hints the image did not set with the instance."""
-        hints = plan_mod.nova_hints(plan)
-        for name in plan_mod.RECORDED_HINTS:
+        for name, value in hints.items():
             if image_meta.properties.get(name) is None:
-                instance.system_metadata['image_' + name] = hints[name]
+                instance.system_metadata['image_' + name] = value
 
     # -- Nova's entry points ----------------------------------------------
 
@@ -105,11 +105,12 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
         plan = self.emulation_plan(instance, image_meta)
-        self._record(instance, image_meta, plan)
+        hints = plan_mod.nova_hints(plan)
+        self._record(instance, image_meta, hints)
         LOG.debug('Spawning a %s guest (%s, machine %s)', plan.arch,
                   plan.domain_type, plan.machine, instance=instance)
         return super().spawn(
-            context, instance, self._hinted(image_meta, plan),
+            context, instance, self._hinted(image_meta, hints),
             injected_files, admin_password, allocations,
             network_info=network_info, block_device_info=block_device_info,
             power_on=power_on, accel_info=accel_info)
@@ -118,14 +119,26 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
                           disk_info, rescue=None, *args, **kwargs):
         plan = self.emulation_plan(instance, image_meta, rescue)
         guest = super()._get_guest_config(
-            instance, network_info, self._hinted(image_meta, plan),
+            instance, network_info,
+            self._hinted(image_meta, plan_mod.nova_config_hints(plan)),
             disk_info, rescue, *args, **kwargs)
         adapt.apply(guest, plan,
                     image_cmdline=image_meta.properties.get(
                         'os_command_line'))
-        instance.vcpu_model = self._cpu_config_to_vcpu_model(
-            guest.cpu, instance.vcpu_model)
+        self._sync_vcpu_model(instance, guest.cpu)
         return guest
+
+    def _sync_vcpu_model(self, instance, cpu):
+        """Keep the instance's vCPU model in step with the guest's CPU.
+
+        Nova's VirtCPUModel knows custom, host-model and host-passthrough;
+        a ``maximum`` CPU (TCG) has no model to record, as a guest
+        without ``<cpu>`` has none.
+        """
+        if cpu is not None and cpu.mode not in obj_fields.CPUMode.ALL:
+            cpu = None
+        instance.vcpu_model = self._cpu_config_to_vcpu_model(
+            cpu, instance.vcpu_model)
 
     # -- traits -------------------------------------------------------------
 

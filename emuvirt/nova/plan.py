@@ -9,9 +9,10 @@ so it is the same answer the standalone flavour gives for the same image
 and host.
 
 :func:`nova_hints` turns a plan into the image properties Nova itself
-honours (machine type, disk and cdrom bus, firmware type), so that Nova's
-own code paths (disk mapping, config drive, machine-type records) follow
-the guest arch too.
+honours (machine type, disk and cdrom bus; for the guest config also the
+firmware type, :func:`nova_config_hints`), so that Nova's own code paths
+(disk mapping, config drive, machine-type records) follow the guest arch
+too.
 """
 
 import dataclasses
@@ -22,10 +23,6 @@ from emuvirt import exception
 from emuvirt.virt import archs
 from emuvirt.virt.libvirt import decide
 
-# Image properties a plan gives Nova, and those recorded with the instance
-# (Nova's system metadata, as Nova records hw_machine_type) so that every
-# later rebuild of the XML (hard reboot, rescue, migration) keeps them.
-RECORDED_HINTS = ('hw_machine_type', 'hw_disk_bus', 'hw_cdrom_bus')
 # Secure boot policies that leave firmware selection to Nova (libvirt's
 # autoselection of a secure-boot build).
 SECURE_BOOT = ('required', 'optional')
@@ -141,13 +138,25 @@ def plan(host, conf, props, direct_kernel, secure_boot=None):
 def nova_hints(plan_):
     """Image properties that make Nova's own code follow the plan.
 
+    Machine type, disk bus and cdrom bus: values emuvirt's decisions
+    accept as they are, so a plan made again from a hinted image (hard
+    reboot, or the guest config of a spawn) is the same plan. These are
+    the ones recorded with the instance.
+    """
+    return {'hw_machine_type': plan_.machine,
+            'hw_disk_bus': plan_.disk_bus,
+            'hw_cdrom_bus': plan_.cdrom_bus}
+
+
+def nova_config_hints(plan_):
+    """:func:`nova_hints` plus the firmware type for Nova's guest config.
+
     ``hw_firmware_type`` is ``uefi`` only where Nova must choose a
     secure-boot build itself (libvirt's firmware autoselection); otherwise
-    ``bios``, and the guest config gets the plan's firmware explicitly.
+    ``bios``, so that Nova writes no firmware and the guest config gets
+    the plan's firmware explicitly (:func:`emuvirt.nova.adapt.apply`).
+    Never recorded: ``bios`` is not what an aarch64 guest boots.
     """
-    return {
-        'hw_machine_type': plan_.machine,
-        'hw_disk_bus': plan_.disk_bus,
-        'hw_cdrom_bus': plan_.cdrom_bus,
-        'hw_firmware_type': 'uefi' if plan_.secure_boot else 'bios',
-    }
+    hints = nova_hints(plan_)
+    hints['hw_firmware_type'] = 'uefi' if plan_.secure_boot else 'bios'
+    return hints
