@@ -36,9 +36,10 @@ CPU model per guest architecture under emulation (TCG), as a list of
 ``arch=model`` entries, overriding the arch profile's choice. The image
 property ``hw_cpu_model`` overrides this in turn.
 
-The default profile picks, per arch, a fast model that runs current
-distribution kernels: on aarch64 ``cortex-a57`` rather than ``max``, whose
-pointer authentication QEMU emulates slowly.
+Without an entry, the guest arch's profile decides: the first of its CPU
+models (fastest first, see the guest architectures table) that libvirt
+offers for the arch, else ``maximum`` where the profile allows it, else
+QEMU's default.
 
 Example: ``aarch64=cortex-a72,ppc64le=POWER9``.
 """),
