@@ -1,0 +1,68 @@
+"""What the Nova flavour records with the instance, and who reads it.
+
+The plan's machine type, disk bus and cdrom bus go into the instance's
+system metadata as ``image_hw_*`` (where Nova records
+``image_hw_machine_type``), so ``nova-manage libvirt`` machine-type
+commands see them and every later guest config (hard reboot) keeps them.
+"""
+
+from nova.cmd import manage
+from nova import context as nova_context
+from nova import objects
+
+from emuvirt.tests.nova_functional import base
+
+
+class RecordedHintsTest(base.NovaHostDataTestCase):
+
+    def _instance(self, server):
+        return objects.Instance.get_by_uuid(
+            nova_context.get_admin_context(), server['id'],
+            expected_attrs=['system_metadata'])
+
+    def test_aarch64_records_machine_and_buses(self):
+        self.start_host(driver='emuvirt')
+        server = self.boot_arch('aarch64')
+        sysmeta = self._instance(server).system_metadata
+        self.assertEqual(
+            ('virt-7.2', 'virtio', 'scsi'),
+            (sysmeta.get('image_hw_machine_type'),
+             sysmeta.get('image_hw_disk_bus'),
+             sysmeta.get('image_hw_cdrom_bus')))
+        # Nova's own firmware hint is never recorded: aarch64 boots UEFI.
+        self.assertNotIn('image_hw_firmware_type', sysmeta)
+
+    def test_nova_manage_reads_the_recorded_machine_type(self):
+        self.start_host(driver='emuvirt')
+        server = self.boot_arch('s390x')
+        cmd = manage.LibvirtCommands()
+        self.assertEqual(0, cmd.get_machine_type(server['id']))
+        self.assertEqual('s390-ccw-virtio-7.2', objects.Instance.get_by_uuid(
+            nova_context.get_admin_context(), server['id'],
+            expected_attrs=['system_metadata']).system_metadata[
+                'image_hw_machine_type'])
+
+    def test_image_values_are_not_overwritten(self):
+        self.start_host(driver='emuvirt')
+        server = self.boot({'hw_emulation_architecture': 'aarch64',
+                            'hw_cdrom_bus': 'usb'})
+        sysmeta = self._instance(server).system_metadata
+        # The image's own property stays the image's (Nova keeps it).
+        self.assertEqual('usb', sysmeta['image_hw_cdrom_bus'])
+
+    def test_hard_reboot_keeps_the_recorded_machine(self):
+        self.start_host(driver='emuvirt')
+        server = self.boot_arch('aarch64')
+        # A later default must not change an existing guest's chipset.
+        self.flags(hw_machine_type=['aarch64=virt-6.2'], group='libvirt')
+        self._reboot_server(server, hard=True)
+        tree = self.domain_tree(server)
+        self.assertEqual('virt-7.2', tree.find('os/type').get('machine'))
+        self.assertValidDomainXML(self.domain_xml(server))
+
+    def test_bad_image_property_fails_the_build_naming_it(self):
+        self.start_host(driver='emuvirt')
+        server = self.boot({'hw_emulation_architecture': 's390x',
+                            'hw_firmware_type': 'uefi'},
+                           expected_state='ERROR')
+        self.assertIn('hw_firmware_type', self.fault_message(server))
