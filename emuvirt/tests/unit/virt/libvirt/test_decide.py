@@ -60,7 +60,6 @@ class TestDomainType(testtools.TestCase):
         self.assertEqual('qemu',
                          decide.domain_type('qemu', guest_caps('x86_64')))
 
-
     def test_qemu_for_a_foreign_guest_even_where_kvm_is_listed(self):
         # x86_64 has a kvm domain in the capabilities; a guest that is
         # foreign to the host (x86_64 on an aarch64 host) still gets TCG.
