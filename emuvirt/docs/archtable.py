@@ -1,0 +1,237 @@
+"""The per-arch table of the docs, built from the arch profiles.
+
+:func:`build` reads :data:`emuvirt.virt.archs.PROFILES` and returns one
+:class:`Row` per question an operator asks ("which machine type?", "which
+disk buses?"), with one :class:`Cell` per guest arch. Cells hold the
+profile's own values, unformatted, so the docs cannot drift from the code
+and a test can compare them with the profiles. No Sphinx here: the
+extension (:mod:`emuvirt.docs.sphinxext`) only lays the rows out.
+
+Every :class:`~emuvirt.virt.archs.ArchProfile` field is shown by some
+row (the unit tests check that a new field gets one).
+"""
+
+import dataclasses
+import typing as ty
+
+from emuvirt.conf import emulation
+from emuvirt.virt import archs
+from emuvirt.virt import traits
+
+# The ``families`` key of the fallback family, and how the table names it.
+ANY_FAMILY = '*'
+ANY_FAMILY_LABEL = 'other'
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """What one arch has for one row.
+
+    :param values: the profile's values, in the profile's order; shown as
+        literals.
+    :param note: plain text after the values, or alone when there are
+        none (``none``, ...).
+    :param pairs: (machine family, value) per machine family, for rows
+        that depend on the family; ``value`` None means none. Only set
+        when the arch has more than the fallback family.
+    """
+
+    values: ty.Tuple[str, ...] = ()
+    note: str = ''
+    pairs: ty.Tuple[ty.Tuple[str, ty.Optional[str]], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One question, answered for every arch.
+
+    :param label: what the row shows.
+    :param fields: the ArchProfile fields it is made from (empty for rows
+        from elsewhere in the code).
+    :param cells: one :class:`Cell` per arch, in the table's arch order.
+    """
+
+    label: str
+    fields: ty.Tuple[str, ...]
+    cells: ty.Tuple[Cell, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    arches: ty.Tuple[str, ...]
+    rows: ty.Tuple[Row, ...]
+
+    def row(self, label):
+        """The row with this label."""
+        for row in self.rows:
+            if row.label == label:
+                return row
+        raise KeyError(label)
+
+    def cell(self, label, arch):
+        """The cell of ``arch`` in the row with this label."""
+        return self.row(label).cells[self.arches.index(arch)]
+
+
+NONE = 'none'
+
+
+def _values(values, empty=NONE):
+    values = tuple(values)
+    return Cell(values=values) if values else Cell(note=empty)
+
+
+def _family_cell(profile, attr, empty=NONE):
+    """A per-machine-family value; one plain value if there is one family.
+
+    Families in the profile's order, the fallback family last.
+    """
+    families = profile.families
+    if set(families) == {ANY_FAMILY}:
+        value = getattr(families[ANY_FAMILY], attr)
+        return Cell(values=(value,)) if value else Cell(note=empty)
+    names = [n for n in families if n != ANY_FAMILY]
+    if ANY_FAMILY in families:
+        names.append(ANY_FAMILY)
+    return Cell(pairs=tuple((n, getattr(families[n], attr))
+                            for n in names))
+
+
+def _firmware(p):
+    note = ''
+    if p.firmware == 'uefi' and not p.uefi_with_kernel:
+        note = 'builtin with direct kernel boot'
+    return Cell(values=(p.firmware,), note=note)
+
+
+def _feature(name, attrs):
+    text = ''.join(" %s='%s'" % (k, v) for k, v in sorted(attrs.items()))
+    return '<%s%s/>' % (name, text)
+
+
+def _tcg_models(p):
+    if not p.cpu_element:
+        return Cell(note='no <cpu> element: libvirt accepts none')
+    return _values(p.tcg_cpu_models)
+
+
+def _tcg_fallback(p):
+    if p.cpu_element and p.tcg_cpu_maximum:
+        return Cell(values=('maximum',))
+    return Cell(note="QEMU's default (no <cpu>)")
+
+
+def _kvm_modes(p):
+    if not p.cpu_element:
+        return Cell(note='no <cpu> element: libvirt accepts none')
+    return _values(p.kvm_cpu_modes)
+
+
+def _console(p):
+    kinds = [k for k, on in (('serial', p.serial), ('sclp', p.sclp)) if on]
+    return _values(kinds)
+
+
+def _graphics(p):
+    return _values(p.graphics, empty='none: text console only')
+
+
+def _usb(p):
+    return Cell(values=(p.usb_model,)) if p.usb_model else Cell(
+        note='none: no USB')
+
+
+def _input(p):
+    return Cell(values=(p.input_bus,)) if p.input_bus else Cell(
+        note='none: no tablet or keyboard')
+
+
+def _enabled(arch):
+    default = emulation.DEFAULT_ARCHITECTURES
+    return Cell(note='yes' if arch in default else 'no')
+
+
+# (label, profile fields, cell of a profile); the rows in table order.
+_ROWS = (
+    ('Default machine type', ('default_machine',),
+     lambda p: Cell(values=(p.default_machine,))),
+    ('PCI root controller', ('families',),
+     lambda p: _family_cell(p, 'pci_root', empty='none: no PCI')),
+    ('cdrom and config drive bus', ('families',),
+     lambda p: _family_cell(p, 'cdrom_bus')),
+    ('PCIe root ports when [libvirt]num_pcie_ports = 0',
+     ('default_pcie_ports',),
+     lambda p: Cell(values=(str(p.default_pcie_ports),))),
+    ('Firmware', ('firmware', 'uefi_with_kernel'), _firmware),
+    ('hw_firmware_type accepted', ('firmware_types',),
+     lambda p: _values(p.firmware_types)),
+    ('ACPI', ('acpi',), lambda p: Cell(values=(p.acpi,))),
+    ('Other <features>', ('features',),
+     lambda p: _values(_feature(n, a) for n, a in p.features)),
+    ('TCG CPU models, first offered wins', ('cpu_element', 'tcg_cpu_models'),
+     _tcg_models),
+    ('TCG CPU fallback', ('cpu_element', 'tcg_cpu_maximum'), _tcg_fallback),
+    ('KVM CPU modes, first offered wins', ('cpu_element', 'kvm_cpu_modes'),
+     _kvm_modes),
+    ('Kernel console', ('kernel_console',),
+     lambda p: Cell(values=(p.kernel_console,))),
+    ('Console device', ('serial', 'sclp'), _console),
+    ('Graphics consoles', ('graphics',), _graphics),
+    ('Video models, first is the default', ('video_models',),
+     lambda p: _values(p.video_models)),
+    ('USB controller', ('usb_model',), _usb),
+    ('Tablet and keyboard bus', ('input_bus',), _input),
+    ('Disk buses, first is the default', ('disk_buses',),
+     lambda p: _values(p.disk_buses)),
+    ('NIC model', ('nic_model',), lambda p: Cell(values=(p.nic_model,))),
+    ('Clock timers allowed', ('clock_timers',),
+     lambda p: _values(p.clock_timers)),
+)
+
+# Rows from elsewhere in the code, keyed by arch name.
+_ARCH_ROWS = (
+    ('Placement trait (hw_emulation_architecture)',
+     lambda arch: Cell(values=(traits.arch_trait(arch),))),
+    ('In [emulation]enabled_architectures by default', _enabled),
+)
+
+
+def build(profiles=None):
+    """The table for ``profiles`` (default :data:`archs.PROFILES`).
+
+    One column per profile, in the profiles' order.
+    """
+    if profiles is None:
+        profiles = archs.PROFILES
+    arches = tuple(profiles)
+    chosen = [profiles[a] for a in arches]
+    rows = [Row(label, fields, tuple(cell(p) for p in chosen))
+            for label, fields, cell in _ROWS]
+    rows.extend(Row(label, (), tuple(cell(a) for a in arches))
+                for label, cell in _ARCH_ROWS)
+    return Table(arches=arches, rows=tuple(rows))
+
+
+def shown_fields():
+    """The ArchProfile fields the table shows (``arch`` is the column)."""
+    fields = {'arch'}
+    for _label, names, _cell in _ROWS:
+        fields.update(names)
+    return fields
+
+
+def family_label(name):
+    return ANY_FAMILY_LABEL if name == ANY_FAMILY else name
+
+
+def cell_text(cell):
+    """The cell as one line of plain text (what the HTML shows)."""
+    parts = []
+    if cell.pairs:
+        parts.append('; '.join('%s: %s' % (family_label(n), v or NONE)
+                               for n, v in cell.pairs))
+    if cell.values:
+        parts.append(', '.join(cell.values))
+    if cell.note:
+        parts.append('(%s)' % cell.note if parts else cell.note)
+    return ' '.join(parts)
