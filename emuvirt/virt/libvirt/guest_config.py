@@ -109,10 +109,15 @@ def _controllers(plan):
         ctrls.extend(vconfig.GuestController('pci', 'pcie-root-port', i)
                      for i in range(1, plan.pcie_ports + 1))
     usb = plan.profile.usb_model
+    buses = {plan.disk_bus if plan.boot.disk_path else None,
+             plan.cdrom_bus if plan.boot.cdrom_path else None}
     if usb:
+        # Tablet and keyboard come with graphics; a disk may be on USB.
+        needed = plan.graphics or 'usb' in buses
         ctrls.append(vconfig.GuestController(
-            'usb', usb if plan.graphics else 'none', 0))
-    if plan.boot.cdrom_path and plan.cdrom_bus == 'scsi':
+            'usb', usb if needed else 'none', 0))
+    if 'scsi' in buses:
+        # The board's default SCSI controller may get no interrupt (malta).
         ctrls.append(vconfig.GuestController('scsi', 'virtio-scsi', 0))
     return ctrls
 

@@ -91,6 +91,20 @@ class TestGraphicsAndUSB(testtools.TestCase):
             self.assertEqual([], cfg.devices_of(vconfig.GuestGraphics), arch)
             self.assertEqual([], cfg.devices_of(vconfig.GuestVideo), arch)
 
+    def test_usb_disk_keeps_usb_without_graphics(self):
+        # libvirt refuses USB devices with a USB controller of model none.
+        cfg = build('aarch64', disk_bus='usb')
+        self.assertEqual([('usb', 'qemu-xhci', 0)], controllers(cfg, 'usb'))
+        cfg = build('aarch64', boot=ISO, cdrom_bus='usb', disk_bus='virtio')
+        self.assertEqual([('usb', 'qemu-xhci', 0)], controllers(cfg, 'usb'))
+
+    def test_scsi_disk_gets_virtio_scsi(self):
+        for boot in (DISK, ISO):
+            cfg = build('mipsel', boot=boot, disk_bus='scsi')
+            self.assertEqual([('scsi', 'virtio-scsi', 0)],
+                             controllers(cfg, 'scsi'))
+        self.assertEqual([], controllers(build('mipsel'), 'scsi'))
+
     def test_vnc_on_aarch64(self):
         cfg = build('aarch64', graphics='vnc', video='virtio')
         self.assertEqual([('usb', 'qemu-xhci', 0)], controllers(cfg, 'usb'))
