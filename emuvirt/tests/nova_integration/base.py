@@ -8,8 +8,10 @@ of ``tools/emuvirt-host`` and so starts real QEMU guests.
 
 Nova's TestCase guards on purpose against exactly that; ``RealHostFixture``
 undoes, for the whole test process while a test runs, each guard a compute
-on a real host trips over (see its docstring).  Nothing else of Nova's
-harness changes.
+on a real host trips over (see its docstring), and ``OwnDomainsFixture``
+shows each test's compute only the domains of its own test, so parallel
+test workers share the one daemon.  Nothing else of Nova's harness changes
+(its Neutron fixture serves no networks: servers boot with none).
 
 Images are served by Nova's GlanceFixture with real bytes: per arch a
 kernel (``aki``) and a ramdisk (``ari``) image holding the Debian kernel of
@@ -32,8 +34,6 @@ Environment:
     as for the integration tests.
 """
 
-import builtins
-import glob
 import importlib.metadata
 import json
 import os
@@ -67,16 +67,12 @@ READY_MARKER = 'EMUVIRT-READY: '
 BLOCK_MARKER = 'EMUVIRT-BLOCK: '
 CONFIG_DRIVE_MARKER = 'EMUVIRT-CONFIG-DRIVE: '
 
-# The functions Nova's TestCase poisons, as they are before any test runs
-# (this module is imported before the first test starts).
+# The functions Nova's TestCase poisons that a real compute calls, as they
+# are before any test runs (this module is imported before the first test
+# starts).
 _REAL = {
     'os.uname': os.uname,
     'psutil.net_if_addrs': psutil.net_if_addrs,
-    'os.path.isdir': os.path.isdir,
-    'os.listdir': os.listdir,
-    'builtins.open': builtins.open,
-    'glob.glob': glob.glob,
-    'glob.iglob': glob.iglob,
 }
 
 
@@ -98,24 +94,33 @@ class RealHostFixture(fixtures.Fixture):
     so that Nova's fixtures still clean up as they would:
 
     * the ``libvirt`` module that ``nova.virt.libvirt.{driver,host,guest,
-      migration}`` use is the real libvirt-python (Nova's LibvirtFixture,
-      which this harness does not use, swaps in its fake; the
-      ImportModulePoisonFixture only stops new imports, and the real module
-      was imported before it);
-    * ``os.uname`` (GenericPoisonFixture): the driver reads the host arch;
-    * ``psutil.net_if_addrs`` (GenericPoisonFixture): host IPs;
-    * ``os.path.isdir``, ``os.listdir``, ``builtins.open``, ``glob.glob``
-      and ``glob.iglob`` (SysFsPoisonFixture): the driver reads /sys (online
-      CPUs, cgroups, ...);
-    * privsep (PrivsepNoHelperFixture forbids the helper): Nova's
+      migration}`` use is the real libvirt-python.  Nothing in this harness
+      replaces it (Nova's LibvirtFixture, which swaps in its fake, is not
+      used; ImportModulePoisonFixture only stops new imports, and those
+      modules imported libvirt when nova.test was imported): patched back
+      anyway, so that a fixture added later cannot leave the fake there;
+    * ``os.uname`` (GenericPoisonFixture): Nova asks it for the host arch
+      (``Architecture.from_host()``, e.g. from ``blockinfo`` when it picks
+      the root disk's bus); poisoned, every build fails "Failure prepping
+      block device";
+    * ``psutil.net_if_addrs`` (GenericPoisonFixture): the driver's
+      ``init_host`` checks ``my_ip`` against the host's addresses
+      (``_check_my_ip``); poisoned, the compute does not start;
+    * privsep (PrivsepNoHelperFixture refuses to start the helper): Nova's
       ``sys_admin_pctxt`` runs in this process instead (Nova's own
       PrivsepFixture), which works because the tests run as root; instance
       dirs, disk images, the console log and the config drive are made this
-      way;
-    * the libvirt event thread (PoisonFunctions makes it exit the process):
-      ``Host._init_events`` does nothing, as in Nova's own libvirt tests, so
-      no lifecycle events arrive; the driver polls the domain state itself
-      wherever it waits for one.
+      way; otherwise every build fails;
+    * the libvirt event thread (PoisonFunctions makes ``_init_events`` exit
+      the process): ``Host._init_events`` does nothing, as in Nova's own
+      libvirt tests, so no lifecycle events arrive and the driver polls the
+      domain state wherever it waits for one.  Nova's real event threads
+      are not an option: nothing stops them, so the test's thread pool
+      never shuts down and the test hangs at its end.
+
+    SysFsPoisonFixture (no ``open``, ``os.listdir``, ``glob`` or
+    ``os.path.isdir`` under /sys) stays: with a real libvirt, Nova asks the
+    daemon, and none of these tests touches /sys.
     """
 
     def setUp(self):

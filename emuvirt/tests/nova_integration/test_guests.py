@@ -31,6 +31,13 @@ class GuestLifecycleTest(base.NovaIntegrationTestCase):
         ('genisoimage', 'genisoimage'),)
 
     def _lifecycle(self, arch):
+        # Nova presses the power button, waits shutdown_timeout (stop) or
+        # wait_soft_reboot_seconds (soft reboot), pressing again every 10 s,
+        # then pulls the plug.  A guest that powers off gets time to do so
+        # on a busy host; one that cannot is not waited for long.
+        wait = 60 if arch in CLEAN_POWER_OFF else 3
+        self.flags(shutdown_timeout=wait)
+        self.flags(wait_soft_reboot_seconds=wait, group='libvirt')
         image = self.create_arch_images(arch)
         server = self.boot_server(image, config_drive=True)
         sid = server['id']
