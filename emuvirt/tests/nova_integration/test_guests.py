@@ -1,8 +1,10 @@
-"""Foreign guests through Nova's API on the real daemon, boot to delete.
+"""Guests through Nova's API on the real daemon, boot to delete.
 
-Each test boots a server from a disk image whose only property (besides
-kernel_id and ramdisk_id) is hw_emulation_architecture, waits for the
-guest's ``uname -m`` in the console output Nova's API returns, then stops,
+Each test boots a server with a config drive from a disk image whose only
+property (besides kernel_id and ramdisk_id) is hw_emulation_architecture
+(none at all for the native x86_64 guest), waits for the guest's ``uname
+-m`` in the console output Nova's API returns and for the uuid it read from
+the config drive (a cdrom on the bus of the arch's profile), then stops,
 starts, soft and hard reboots it (each start shows a new boot on the
 console) and deletes it: no domain, instance file or Placement allocation
 is left.
@@ -21,16 +23,18 @@ from emuvirt.virt import archs
 # Guests whose kernel powers off on the power button Nova's clean shutdown
 # presses (aarch64: the virt board's GPIO key; s390x: the SCLP quiesce
 # signal; ppc64le: the EPOW event); malta has no such path.
-CLEAN_POWER_OFF = ('aarch64', 's390x', 'ppc64le')
+# x86_64: the ACPI power button.
+CLEAN_POWER_OFF = ('aarch64', 's390x', 'ppc64le', 'x86_64')
 
 
-class GuestLifecycleTest(base.NovaIntegrationTestCase):
+class LifecycleMixin(object):
+    """Boot with a config drive, stop, start, reboot, delete, check."""
 
     # Nova makes config drives with [DEFAULT]mkisofs_cmd, genisoimage.
     REQUIRED_PROGRAMS = base.NovaIntegrationTestCase.REQUIRED_PROGRAMS + (
         ('genisoimage', 'genisoimage'),)
 
-    def _lifecycle(self, arch):
+    def _lifecycle(self, arch, properties=None):
         # Nova presses the power button, waits shutdown_timeout (stop) or
         # wait_soft_reboot_seconds (soft reboot), pressing again every 10 s,
         # then pulls the plug.  A guest that powers off gets time to do so
@@ -38,7 +42,7 @@ class GuestLifecycleTest(base.NovaIntegrationTestCase):
         wait = 60 if arch in CLEAN_POWER_OFF else 3
         self.flags(shutdown_timeout=wait)
         self.flags(wait_soft_reboot_seconds=wait, group='libvirt')
-        image = self.create_arch_images(arch)
+        image = self.create_arch_images(arch, properties)
         server = self.boot_server(image, config_drive=True)
         sid = server['id']
         self.record('ACTIVE')
@@ -101,6 +105,9 @@ class GuestLifecycleTest(base.NovaIntegrationTestCase):
                         'block devices it saw: %s)'
                         % (arch, boot.get('block')))
 
+
+class GuestLifecycleTest(LifecycleMixin, base.NovaIntegrationTestCase):
+
     def test_aarch64(self):
         self._lifecycle('aarch64')
 
@@ -112,3 +119,7 @@ class GuestLifecycleTest(base.NovaIntegrationTestCase):
 
     def test_mipsel(self):
         self._lifecycle('mipsel')
+
+    def test_x86_64_native(self):
+        # The host's own arch, from an image with no property at all.
+        self._lifecycle('x86_64', properties={})
