@@ -64,6 +64,7 @@ NOVA_IMAGES_TOOL = 'tools/nova-guest-images'
 BOOT_MARKER = 'EMUVIRT-BOOT: '
 UNAME_MARKER = 'EMUVIRT-UNAME: '
 READY_MARKER = 'EMUVIRT-READY: '
+POWEROFF_MARKER = 'EMUVIRT-POWEROFF: '
 BLOCK_MARKER = 'EMUVIRT-BLOCK: '
 CONFIG_DRIVE_MARKER = 'EMUVIRT-CONFIG-DRIVE: '
 
@@ -210,7 +211,7 @@ class NovaGuestImage(object):
                 '%s")' % (arch, self.initrd, NOVA_IMAGES_TOOL, arch))
         with open(meta) as f:
             self.meta = json.load(f)
-        if self.meta.get('format', 0) < 8:
+        if self.meta.get('format', 0) < 9:
             raise it_base.Missing(
                 'a current Nova test initramfs of %s (%s is older than '
                 'this test; run "%s build %s")'
@@ -569,6 +570,12 @@ class NovaIntegrationTestCase(integrated_helpers._IntegratedTestBase):
         """What instances_path holds for a server (its dir, ``_del``...)."""
         return sorted(f for f in os.listdir(self.instances_path)
                       if f.startswith(server_id))
+
+    def console_log(self, server_id):
+        """The console log file of a server (what Nova's API reads)."""
+        path = os.path.join(self.instances_path, server_id, 'console.log')
+        with open(path, 'rb') as f:
+            return f.read().decode(errors='replace')
 
     def allocations(self, server_id):
         return self.placement.get(
