@@ -22,8 +22,8 @@ from emuvirt.virt import archs
 
 # Guests whose kernel powers off on the power button Nova's clean shutdown
 # presses (aarch64: the virt board's GPIO key; s390x: the SCLP quiesce
-# signal; ppc64le: the EPOW event); malta has no such path.
-# x86_64: the ACPI power button.
+# signal; ppc64le: the EPOW event; x86_64: the ACPI power button); Linux on
+# malta has no such path.
 CLEAN_POWER_OFF = ('aarch64', 's390x', 'ppc64le', 'x86_64')
 
 
