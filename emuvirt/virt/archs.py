@@ -15,7 +15,8 @@ Facts behind the values (measured on libvirt 9.0 / QEMU 7.2, see
   libvirt refuses ``<acpi/>`` without UEFI.
 * s390x ``s390-ccw-virtio``: consoles are SCLP; VGA and USB are refused.
 * ppc64le ``pseries``: the serial port becomes spapr-vty.
-* mipsel ``malta``: no ``<cpu>`` element at all; PCI, not PCIe.
+* mipsel ``malta``: no ``<cpu>`` element at all; PCI, not PCIe; disks
+  and cdroms on the board's IDE (virtio devices fail to probe there).
 * riscv64 ``virt``: libvirt refuses ``<cpu mode='maximum'/>``.
 """
 
@@ -171,10 +172,13 @@ _TABLE = (
         video_models=('vga', 'virtio', 'bochs')),
     _profile(
         arch='mipsel', default_machine='malta',
-        families={'*': ('pci-root', 'scsi')},
+        # malta's own PIIX4 IDE: a Debian malta kernel probes virtio-blk
+        # and virtio-scsi in the PCI slots libvirt gives them (1-6) and
+        # fails (-22), so disks and cdroms (config drive) go on IDE.
+        families={'*': ('pci-root', 'ide')},
         cpu_element=False, kernel_console='ttyS0',
         graphics=('vnc',), video_models=('cirrus', 'vga'),
-        disk_buses=('virtio', 'scsi')),
+        disk_buses=('ide', 'virtio', 'scsi')),
     _profile(
         arch='riscv64', default_machine='virt',
         families={'*': ('pcie-root', 'scsi')},

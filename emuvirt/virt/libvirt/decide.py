@@ -208,7 +208,10 @@ def disk_bus(props, profile, domcaps):
 
 
 def cdrom_bus(props, profile, machine, domcaps):
-    """Bus for cdroms and config drives: never virtio, never IDE off x86."""
+    """Bus for cdroms and config drives: the machine family's, never virtio.
+
+    IDE only where the board has it (x86 ``pc``, mipsel ``malta``).
+    """
     family = profile.family(machine)
     allowed = [family.cdrom_bus] + [
         b for b in profile.disk_buses

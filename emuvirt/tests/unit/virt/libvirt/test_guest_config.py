@@ -99,11 +99,13 @@ class TestGraphicsAndUSB(testtools.TestCase):
         self.assertEqual([('usb', 'qemu-xhci', 0)], controllers(cfg, 'usb'))
 
     def test_scsi_disk_gets_virtio_scsi(self):
-        for boot in (DISK, ISO):
-            cfg = build('mipsel', boot=boot, disk_bus='scsi')
+        for kwargs in (dict(boot=DISK, disk_bus='scsi'),
+                       dict(boot=ISO, cdrom_bus='scsi')):
+            cfg = build('mipsel', **kwargs)
             self.assertEqual([('scsi', 'virtio-scsi', 0)],
-                             controllers(cfg, 'scsi'))
+                             controllers(cfg, 'scsi'), kwargs)
         self.assertEqual([], controllers(build('mipsel'), 'scsi'))
+        self.assertEqual([], controllers(build('mipsel', boot=ISO), 'scsi'))
 
     def test_vnc_on_aarch64(self):
         cfg = build('aarch64', graphics='vnc', video='virtio')
