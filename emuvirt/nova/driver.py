@@ -28,6 +28,7 @@ from nova import exception
 from nova import objects
 from nova.objects import fields as obj_fields
 from nova.virt import hardware
+from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
@@ -164,6 +165,33 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
             cpu = None
         instance.vcpu_model = self._cpu_config_to_vcpu_model(
             cpu, instance.vcpu_model)
+
+    def _find_default_for_image_property(self, instance, image_property,
+                                         disk_info, guest_config):
+        """The default Nova records for a device property: the guest's.
+
+        Nova records, once per instance, the default it would pick for
+        some device properties (``image_hw_video_model``,
+        ``image_hw_input_bus``, ...) from its own host-arch rules: a
+        virtio video for a mipsel guest, a USB tablet for s390x. Recorded,
+        those come back as image properties at the next start (and into
+        snapshots). emuvirt records what the guest really has: the plan's
+        video, the guest config's tablet.
+        """
+        if image_property == 'hw_video_model':
+            return self.emulation_plan(instance, instance.image_meta).video
+        if image_property in ('hw_pointer_model', 'hw_input_bus') and (
+                guest_config is not None):
+            tablets = [d for d in guest_config.devices
+                       if isinstance(d, vconfig.LibvirtConfigGuestInput) and
+                       d.type == 'tablet']
+            if not tablets:
+                return None
+            if image_property == 'hw_input_bus':
+                return tablets[0].bus
+            return 'usbtablet' if tablets[0].bus == 'usb' else None
+        return super()._find_default_for_image_property(
+            instance, image_property, disk_info, guest_config)
 
     # -- traits -------------------------------------------------------------
 

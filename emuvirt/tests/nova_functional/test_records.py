@@ -6,9 +6,12 @@ system metadata as ``image_hw_*`` (where Nova records
 commands see them and every later guest config (hard reboot) keeps them.
 """
 
+import functools
+
 from nova.cmd import manage
 from nova import context as nova_context
 from nova import objects
+from nova.virt.libvirt import config as vconfig
 
 from emuvirt.tests.nova_functional import base
 
@@ -66,3 +69,42 @@ class RecordedHintsTest(base.NovaHostDataTestCase):
                             'hw_firmware_type': 'uefi'},
                            expected_state='ERROR')
         self.assertIn('hw_firmware_type', self.fault_message(server))
+
+    def test_device_defaults_nova_records_are_the_guests(self):
+        # Nova records a default per device property once; with emuvirt
+        # they are what the guest got, so a restart plans the same guest.
+        self.start_host(driver='emuvirt')
+        # s390x has no graphics: no video and no tablet; malta: cirrus.
+        expected = {'s390x': None, 'mipsel': 'cirrus', 'aarch64': 'virtio'}
+        for arch, video in expected.items():
+            server = self.boot_arch(arch)
+            sysmeta = self._instance(server).system_metadata
+            self.assertEqual(video, sysmeta.get('image_hw_video_model'), arch)
+            if arch == 's390x':
+                self.assertEqual((None, None), (
+                    sysmeta.get('image_hw_pointer_model'),
+                    sysmeta.get('image_hw_input_bus')))
+            # The recorded values make a valid guest again.
+            self._stop_server(server)
+            self._start_server(server)
+            self.assertValidDomainXML(self.domain_xml(server))
+
+    def test_pointer_defaults_come_from_the_guest_config(self):
+        # (Nova's fake libvirt drops <input> from the domains it keeps, so
+        # the guest config is given here as libvirt would return it.)
+        self.start_host(driver='emuvirt')
+        server = self.boot_arch('aarch64')
+        drv = self.computes['compute1'].driver
+        instance = self._instance(server)
+        guest = vconfig.LibvirtConfigGuest()
+        find = functools.partial(drv._find_default_for_image_property,
+                                 instance, disk_info=None,
+                                 guest_config=guest)
+        self.assertEqual((None, None), (find('hw_pointer_model'),
+                                        find('hw_input_bus')))
+        tablet = vconfig.LibvirtConfigGuestInput()
+        tablet.type, tablet.bus = 'tablet', 'usb'
+        guest.add_device(tablet)
+        self.assertEqual(('usbtablet', 'usb'), (find('hw_pointer_model'),
+                                                find('hw_input_bus')))
+        self.assertEqual('virtio', find('hw_video_model'))
