@@ -10,6 +10,7 @@ import functools
 
 from nova.cmd import manage
 from nova import context as nova_context
+from nova import exception as nova_exception
 from nova import objects
 from nova.virt.libvirt import config as vconfig
 
@@ -108,3 +109,12 @@ class RecordedHintsTest(base.NovaHostDataTestCase):
         self.assertEqual(('usbtablet', 'usb'), (find('hw_pointer_model'),
                                                 find('hw_input_bus')))
         self.assertEqual('virtio', find('hw_video_model'))
+
+    def test_novas_machine_type_check_reads_emuvirts_capabilities(self):
+        self.start_host(driver='emuvirt')
+        check = self.computes['compute1'].driver._host._check_machine_type
+        for machine in ('virt-7.2', 'virt', 'malta', 'pc-q35-7.2'):
+            check(None, machine)
+        for machine in ('virt-1.0', None, ''):
+            self.assertRaises(nova_exception.InvalidMachineType, check,
+                              None, machine)
