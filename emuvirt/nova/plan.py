@@ -114,11 +114,7 @@ def plan(host, conf, props, direct_kernel, secure_boot=None):
     decide.emulation_enabled(arch, host_arch,
                              conf.emulation.enabled_architectures)
     profile = archs.get_profile(arch)
-    guest_caps = host.get_guest_caps(arch)
-    if guest_caps is None:
-        raise exception.ArchitectureNotSupported(
-            arch=arch, reason='libvirt offers no emulator for it '
-            '(is qemu-system-%s installed?)' % arch)
+    guest_caps = host.require_guest_caps(arch)
     foreign = arch != host_arch
     dom_type = decide.domain_type(conf.libvirt.virt_type, guest_caps,
                                   foreign=foreign)

@@ -77,14 +77,6 @@ class LibvirtDriver(driver.ComputeDriver):
 
     # -- steps 2-4: arch profile -> guest plan ----------------------------
 
-    def _guest_caps(self, arch):
-        guest_caps = self._host.get_guest_caps(arch)
-        if guest_caps is None:
-            raise exception.ArchitectureNotSupported(
-                arch=arch, reason='libvirt offers no emulator for it '
-                '(is qemu-system-%s installed?)' % arch)
-        return guest_caps
-
     def _domain_type(self, arch, guest_caps):
         return decide.domain_type(CONF.libvirt.virt_type, guest_caps)
 
@@ -128,7 +120,7 @@ class LibvirtDriver(driver.ComputeDriver):
         arch = self.guest_arch(props)
         self.check_guest_arch(arch)
         profile = archs.get_profile(arch)
-        guest_caps = self._guest_caps(arch)
+        guest_caps = self._host.require_guest_caps(arch)
         dom_type = self._domain_type(arch, guest_caps)
         machine, _source = decide.machine_type(
             props, self._machine_map, profile, guest_caps,

@@ -197,6 +197,19 @@ class Host(object):
         """GuestCaps for ``arch`` (aliases accepted) or None."""
         return self.get_capabilities().guest(arch, os_type)
 
+    def require_guest_caps(self, arch):
+        """GuestCaps for ``arch``, for a guest about to be planned.
+
+        :raises: ArchitectureNotSupported when libvirt has no emulator
+                 for it, naming the QEMU binary to install.
+        """
+        guest_caps = self.get_guest_caps(arch)
+        if guest_caps is None:
+            raise exception.ArchitectureNotSupported(
+                arch=arch, reason='libvirt offers no emulator for it '
+                '(is qemu-system-%s installed?)' % arch)
+        return guest_caps
+
     def get_domain_capabilities(self, arch, machine, virt_type):
         """Domain capabilities for a guest arch, machine and virt type.
 

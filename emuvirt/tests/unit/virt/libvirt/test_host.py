@@ -144,6 +144,15 @@ class TestCapabilitiesCache(HostTestCase):
         self.assertEqual('aarch64', self.host.get_guest_caps('arm64').arch)
         self.assertIsNone(self.host.get_guest_caps('sparc64'))
 
+    def test_require_guest_caps_names_the_missing_emulator(self):
+        self.assertEqual('s390x',
+                         self.host.require_guest_caps('s390x').arch)
+        self.fake.remove_arch('s390x')
+        self.host.invalidate_caches()
+        e = self.assertRaises(exception.ArchitectureNotSupported,
+                              self.host.require_guest_caps, 's390x')
+        self.assertIn('is qemu-system-s390x installed?', str(e))
+
     def test_domain_capabilities_cached_per_key(self):
         d1 = self.host.get_domain_capabilities('aarch64', 'virt', 'qemu')
         self.assertEqual('virt-7.2', d1.machine)
