@@ -12,7 +12,8 @@ guest-architecture decision, read top to bottom::
 * :meth:`spawn` gives Nova the plan's machine type, disk and cdrom bus as
   image properties (Nova's disk mapping and config drive follow them) and
   records them with the instance where Nova records ``hw_machine_type``,
-  so a hard reboot, rescue or migration keeps them;
+  so every later guest config Nova builds from the instance (a hard
+  reboot; rescue and migration read the same record, untested) keeps them;
 * :meth:`_get_guest_config` lets Nova build the domain, then
   :func:`emuvirt.nova.adapt.apply` rewrites what depends on the guest arch;
 * traits: ``COMPUTE_ARCH_*`` for exactly the arches this host can run,
