@@ -18,13 +18,27 @@ feature); a Placement too old answers 406, and the error says which
 version was asked for and which the server offers.
 
 The provider, its inventory and traits are cached as a
-:class:`~emuvirt.virt.provider_tree.ProviderTree`: a periodic update in
-which nothing changed sends no request. A new host registers in three
-requests (create, inventory, traits) plus one ``PUT /traits/CUSTOM_X`` per
-custom trait it has not created yet. When Placement answers 409 because
-someone else changed the provider (an operator adding a trait), the
-client re-reads the provider and :meth:`ReportClient.sync_provider` runs
-the update again on the fresh data.
+:class:`~emuvirt.virt.provider_tree.ProviderTree`, checked against
+Placement at the start of every :meth:`ReportClient.sync_provider` by one
+read of the provider (its generation):
+
+* the same generation: nothing else is read, and a periodic update in
+  which nothing changed sends no write;
+* a higher one (someone else changed the provider: a claim, an operator
+  adding a trait): inventory and traits are read again;
+* a lower one, or no provider at all (Placement redeployed empty or
+  restored from a backup, the provider deleted): the cache is dropped,
+  one warning says what happened, and the provider is registered again.
+
+Registration reads first: a client with nothing cached (a restarted
+service) asks for the provider's inventory and traits and creates the
+provider only if Placement has none, so a restart with nothing changed
+writes nothing. A new host registers in three writes (create, inventory,
+traits) plus one ``PUT /traits/CUSTOM_X`` per custom trait it has not
+created yet. When a write is answered 409 because someone else changed
+the provider meanwhile, the client re-reads the provider and
+:meth:`ReportClient.sync_provider` runs the update again on the fresh
+data; a write answered 404 (the provider vanished) starts over as above.
 """
 
 import urllib.parse
@@ -45,6 +59,8 @@ SERVICE_TYPE = 'placement'
 # The lowest microversion each call needs.
 V_PROVIDER_CREATE = '1.20'   # POST /resource_providers returns the body
 V_PROVIDER_LIST = '1.14'
+V_PROVIDER_SHOW = '1.14'
+V_PROVIDER_ALLOCATIONS = '1.0'  # GET /resource_providers/{uuid}/allocations
 V_INVENTORY = '1.26'         # reserved may equal total; error codes
 V_TRAITS = '1.23'            # 1.23: error codes (concurrent_update)
 V_ALLOCATIONS = '1.28'       # consumer generations
@@ -77,6 +93,11 @@ class PlacementUnavailable(exception.PlacementError):
 class GenerationConflict(exception.PlacementError):
     msg_fmt = ("Resource provider %(uuid)s changed in Placement meanwhile; "
                "re-read it")
+
+
+class ProviderGone(exception.PlacementError):
+    msg_fmt = ("Resource provider %(uuid)s is gone from Placement; it is "
+               "registered again at the next update")
 
 
 class ClaimFailed(exception.PlacementError):
@@ -186,14 +207,20 @@ class ReportClient(object):
     def get_provider_tree(self, name, uuid):
         """A copy of what Placement has for the provider, as a tree.
 
-        Creates the provider in Placement on first use; afterwards it
-        comes from the cache, with no request.
+        Registers the provider on first use (see :meth:`_ensure_provider`);
+        afterwards it comes from the cache, with no request.
         """
         if not self._tree.exists(uuid):
             self._ensure_provider(name, uuid)
         return self._tree.copy()
 
     def _ensure_provider(self, name, uuid):
+        """Read the provider into the cache; create it if Placement has none.
+
+        Reading first makes a restart with nothing changed write nothing.
+        """
+        if self._read_provider(name, uuid):
+            return
         resp = self._request('POST', '/resource_providers', V_PROVIDER_CREATE,
                              {'name': name, 'uuid': uuid})
         if resp.status_code == 200:
@@ -204,19 +231,66 @@ class ReportClient(object):
             return
         if resp.status_code != 409:
             raise self._failed(resp, 'creating resource provider %s' % name)
-        # It exists already (this host registered before): read it.
-        self._tree.new_root(name, uuid)
-        try:
-            found = self.refresh(uuid)
-        except Exception:
-            self._tree.remove(uuid)
-            raise
-        if not found:
-            self._tree.remove(uuid)
+        # Created meanwhile by another process, or the name is taken.
+        if not self._read_provider(name, uuid):
             raise exception.PlacementError(
                 reason='a resource provider named %s exists with a UUID '
                        'other than %s; delete it or change [DEFAULT]host'
                        % (name, uuid))
+
+    def _read_provider(self, name, uuid):
+        """Cache the provider as Placement has it; False if it has none."""
+        self._tree.new_root(name, uuid)
+        try:
+            found = self.refresh(uuid)
+        except BaseException:
+            self._tree.remove(uuid)
+            raise
+        if not found:
+            self._tree.remove(uuid)
+        return found
+
+    def _gone(self, uuid, why):
+        """Forget a provider Placement lost; one warning says so."""
+        name = self._tree.data(uuid).name
+        LOG.warning('Resource provider %s (%s) %s; registering it again',
+                    name, uuid, why)
+        self.invalidate()
+
+    def check_provider(self, uuid):
+        """Compare the cached provider with Placement's, in one read.
+
+        The same generation: the cache is right. A higher one: someone
+        else changed the provider (a claim, an operator's trait), so its
+        inventory and traits are read again. A lower one or none at all:
+        Placement lost the provider (redeployed empty, restored from a
+        backup, the provider deleted); the cache is dropped, so that the
+        next :meth:`get_provider_tree` registers it again. Nothing is
+        sent when nothing is cached.
+        """
+        if not self._tree.exists(uuid):
+            return
+        resp = self._request('GET', '/resource_providers/%s' % uuid,
+                             V_PROVIDER_SHOW)
+        if resp.status_code == 404:
+            self._gone(uuid, 'is gone from Placement (redeployed empty, or '
+                             'the provider was deleted)')
+            return
+        if resp.status_code != 200:
+            raise self._failed(resp, 'reading resource provider %s' % uuid)
+        generation = resp.json()['generation']
+        cached = self._tree.data(uuid).generation
+        if generation == cached:
+            return
+        if cached is not None and generation < cached:
+            self._gone(uuid, 'has generation %d in Placement, older than '
+                             'the %d last seen (Placement restored or the '
+                             'provider re-created)' % (generation, cached))
+            return
+        LOG.debug('Resource provider %s changed in Placement (generation '
+                  '%s to %d); reading it again', uuid, cached, generation)
+        if not self.refresh(uuid):
+            self._gone(uuid, 'is gone from Placement')
 
     def refresh(self, uuid):
         """Re-read the provider's generation, inventory and traits.
@@ -297,9 +371,8 @@ class ReportClient(object):
         if conflict or resp.status_code == 404:
             # The provider is gone from Placement, likely with its whole
             # database (custom traits too): start over.
-            LOG.warning('Resource provider %s is gone from Placement; '
-                        'registering it again', uuid)
-            self.invalidate()
+            self._gone(uuid, 'is gone from Placement (HTTP %d to PUT %s)'
+                       % (resp.status_code, what))
             raise GenerationConflict(uuid=uuid)
         if resp.status_code == 400 and what == 'traits':
             # Perhaps a custom trait was deleted: create them again.
@@ -322,9 +395,13 @@ class ReportClient(object):
         conflict, up to ``attempts`` times, so changes made by others (an
         operator's traits) are kept.
 
+        The cache is checked against Placement first
+        (:meth:`check_provider`: one read).
+
         :returns: the number of requests sent.
         """
         start = self.request_count
+        self.check_provider(uuid)
         for attempt in range(1, attempts + 1):
             tree = self.get_provider_tree(name, uuid)
             update(tree)
@@ -388,6 +465,27 @@ class ReportClient(object):
                                % instance_uuid)
         return {rp: alloc['resources']
                 for rp, alloc in resp.json()['allocations'].items()}
+
+    def get_provider_allocations(self, provider_uuid=None):
+        """{consumer uuid: {resource class: amount}} on a provider.
+
+        :param provider_uuid: default: this host's provider.
+        :raises: ProviderGone if Placement has no such provider (a cached
+            provider is then forgotten, so the next
+            :meth:`sync_provider` registers it again);
+            PlacementUnavailable, PlacementError.
+        """
+        rp = provider_uuid or self.provider_uuid
+        resp = self._request('GET', '/resource_providers/%s/allocations'
+                             % rp, V_PROVIDER_ALLOCATIONS)
+        if resp.status_code == 404:
+            if self._tree.exists(rp):
+                self._gone(rp, 'is gone from Placement')
+            raise ProviderGone(uuid=rp)
+        if resp.status_code != 200:
+            raise self._failed(resp, 'reading allocations on %s' % rp)
+        return {consumer: dict(alloc['resources'])
+                for consumer, alloc in resp.json()['allocations'].items()}
 
     def get_usages(self, provider_uuid=None):
         """{resource class: amount used} on a provider (default: ours)."""

@@ -42,18 +42,82 @@ class TestProviderUpdates(placement_base.PlacementTestCase):
         self.assertEqual(['compute1'], [p['name'] for p in
                                         providers['resource_providers']])
 
-    def test_new_host_registers_in_three_requests(self):
+    def writes(self):
+        return [r for r in self.placement.requests if r[0] != 'GET']
+
+    def test_new_host_registers_in_three_writes(self):
         self.assertTrue(self.cycle())
-        paths = [r[1] for r in self.placement.requests]
+        paths = [r[1] for r in self.writes()]
         custom = [p for p in paths if p.startswith('/traits/CUSTOM_')]
         self.assertEqual(['/traits/CUSTOM_EMUVIRT_ACCEL_X86_64'], custom)
         self.assertEqual(3, len(paths) - len(custom))
+        # It looked before creating: one read, answered 404.
+        self.assertEqual(('GET', '/resource_providers/%s/inventories'
+                          % self.service.reportclient.provider_uuid, 404),
+                         self.placement.requests[0])
 
-    def test_steady_state_sends_no_request(self):
+    def test_steady_state_reads_its_provider_once_and_writes_nothing(self):
         self.assertTrue(self.cycle())
+        uuid = self.service.reportclient.provider_uuid
         for _ in range(3):
             self.assertTrue(self.cycle())
-            self.assertEqual([], self.placement.requests)
+            self.assertEqual([], self.writes())
+            self.assertEqual(('GET', '/resource_providers/%s' % uuid, 200),
+                             self.placement.requests[0])
+            self.assertEqual(
+                1, len([r for r in self.placement.requests
+                        if r[1].startswith('/resource_providers/%s' % uuid)
+                        and not r[1].endswith('/allocations')]))
+
+    def test_restart_with_nothing_changed_writes_nothing(self):
+        self.assertEqual(0, self.service.run(once=True))
+        self.placement.reset_requests()
+        # A new process: new driver, new report client, nothing cached.
+        del self.connections['fake:///compute1']
+        restarted = self.add_host('compute1', 'x86_64')
+        self.assertEqual(0, restarted.run(once=True))
+        self.assertEqual([], self.writes())
+        self.assertNotIn(409, [r[2] for r in self.placement.requests])
+        self.assertEqual(X86_TRAITS, self.traits('compute1'))
+
+    def test_placement_wiped_while_running(self):
+        logs = self.useFixture(fixtures.FakeLogger())
+        self.assertTrue(self.cycle())
+        self.placement.wipe()
+        self.assertTrue(self.cycle())
+        traits, inventory, _gen = self.provider('compute1')
+        self.assertEqual(X86_TRAITS, traits)
+        self.assertEqual(fakelibvirt.HOST_CPUS, inventory['VCPU']['total'])
+        self.assertIn(('PUT', '/traits/CUSTOM_EMUVIRT_ACCEL_X86_64', 201),
+                      self.placement.requests)
+        gone = [line for line in logs.output.splitlines()
+                if 'gone from Placement' in line]
+        self.assertEqual(1, len(gone), logs.output)
+        self.assertIn('compute1', gone[0])
+        self.assertTrue(self.cycle())
+        self.assertEqual([], self.writes())
+
+    def test_provider_deleted_while_running(self):
+        self.assertTrue(self.cycle())
+        uuid = self.service.reportclient.provider_uuid
+        self.assertEqual(204, self.api('DELETE', '/resource_providers/%s'
+                                       % uuid).status_code)
+        self.assertTrue(self.cycle())
+        self.assertEqual(X86_TRAITS, self.traits('compute1'))
+
+    def test_provider_recreated_by_someone_else(self):
+        """A lower generation than the cache's: the cache is dropped."""
+        logs = self.useFixture(fixtures.FakeLogger())
+        self.assertTrue(self.cycle())
+        uuid = self.service.reportclient.provider_uuid
+        self.placement.wipe()
+        self.api('POST', '/resource_providers', {'name': 'compute1',
+                                                 'uuid': uuid})
+        self.assertTrue(self.cycle())
+        self.assertEqual(X86_TRAITS, self.traits('compute1'))
+        self.assertIn('older than the', logs.output)
+        self.assertNotIn(('POST', '/resource_providers', 200),
+                         self.placement.requests)
 
     def test_emulator_removed_then_installed(self):
         self.assertTrue(self.cycle())
@@ -83,19 +147,45 @@ class TestProviderUpdates(placement_base.PlacementTestCase):
                           'HW_ARCH_X86_64', 'CUSTOM_EMUVIRT_ACCEL_X86_64'},
                          self.traits('compute1'))
 
-    def test_operator_trait_kept_and_conflict_handled(self):
+    def test_operator_trait_kept(self):
         self.assertTrue(self.cycle())
         self.add_operator_trait('compute1', 'CUSTOM_GOLD')
-        # Nothing changed on the host: nothing is sent, nothing is lost.
+        # Nothing changed on the host: the newer generation is read,
+        # nothing is written, nothing is lost.
         self.assertTrue(self.cycle())
-        self.assertEqual([], self.placement.requests)
-        # A host change now meets a newer generation: 409, re-read, retry.
+        self.assertEqual([], self.writes())
         self.connection('compute1').removed_arches.add('s390x')
         self.files.remove(EMU % 's390x')
         self.assertTrue(self.cycle())
-        statuses = [(r[0], r[2]) for r in self.placement.requests]
+        self.assertEqual(
+            X86_TRAITS - {'COMPUTE_ARCH_S390X'} | {'CUSTOM_GOLD'},
+            self.traits('compute1'))
+
+    def test_conflict_during_the_update_is_handled(self):
+        self.assertTrue(self.cycle())
+        # The operator's trait lands after the provider was checked and
+        # before the write: 409, re-read, retry.
+        drv = self.service.driver
+        real = drv.update_provider_tree
+        calls = []
+
+        def update(tree, nodename, allocations=None):
+            if not calls:
+                self.add_operator_trait('compute1', 'CUSTOM_GOLD')
+                self.placement.reset_requests()
+            calls.append(nodename)
+            return real(tree, nodename, allocations)
+
+        self.useFixture(fixtures.MockPatchObject(
+            drv, 'update_provider_tree', side_effect=update))
+        self.connection('compute1').removed_arches.add('s390x')
+        self.files.remove(EMU % 's390x')
+        self.assertTrue(self.cycle())
+        statuses = [(r[0], r[2]) for r in self.placement.requests
+                    if not r[1].endswith('/allocations')]
         self.assertEqual([('PUT', 409), ('GET', 200), ('GET', 200),
                           ('PUT', 200)], statuses)
+        self.assertEqual(2, len(calls))
         self.assertEqual(
             X86_TRAITS - {'COMPUTE_ARCH_S390X'} | {'CUSTOM_GOLD'},
             self.traits('compute1'))
@@ -137,7 +227,7 @@ class TestProviderUpdates(placement_base.PlacementTestCase):
         self.assertEqual(X86_TRAITS - {'COMPUTE_ARCH_MIPSEL'},
                          self.traits('compute1'))
         self.assertTrue(self.cycle())
-        self.assertEqual([], self.placement.requests)
+        self.assertEqual([], self.writes())
 
     def test_placement_down_at_start(self):
         self.placement.stop()
