@@ -15,6 +15,9 @@ codes follow ``nova-manage``'s (doc/source/admin/machine-types.rst): 0
 success, 1 an unexpected error, 2 no such instance, then one code per
 refusal. A command line that does not parse exits with 127 (nova-manage's
 "invalid input"), so that it is never mistaken for "no such instance".
+A guest whose emuvirt record cannot be read is refused with one line
+naming the reason (status 1), and listed on stderr with it by
+``list_unset_machine_type``, which carries on with the others.
 """
 
 import argparse
@@ -85,11 +88,23 @@ def update_machine_type(host, args):
 
 
 def list_unset_machine_type(host, args):
-    """0 every guest has one, 3 some have none (their UUIDs printed)."""
-    unset = machine_type.list_unset(host)
+    """0 every guest has one, 3 some have none (their UUIDs printed).
+
+    A guest whose record cannot be read has no machine type emuvirt can
+    read: it is named on stderr with the reason, and the status is 3.
+    """
+    broken = []
+    unset = machine_type.list_unset(host, broken)
     for guest in unset:
         print(guest.uuid)
-    return 3 if unset else SUCCESS
+    for guest in broken:
+        _err(_broken_line(guest))
+    return 3 if unset or broken else SUCCESS
+
+
+def _broken_line(guest):
+    return ('%s (%s): its emuvirt record cannot be read: %s'
+            % (guest.name, guest.uuid, guest.record.reason))
 
 
 # -- image_property ----------------------------------------------------------

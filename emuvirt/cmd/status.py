@@ -18,6 +18,10 @@ command itself failed):
   no working emulator here any more: libvirt's capabilities no longer
   offer the arch (its QEMU package was removed), or the emulator file the
   guest's XML names is gone. Such a guest cannot start.
+* **Guest records**: a warning lists the guests whose emuvirt record (in
+  the domain's ``<metadata>``) cannot be read, each with the reason. The
+  other checks leave them out: nothing about them can be known. Such a
+  guest keeps running; ``emuvirt server delete`` still deletes it.
 """
 
 import os
@@ -63,7 +67,8 @@ class Checks(upgradecheck.UpgradeCommands):
 
     def _check_machine_types(self):
         try:
-            unset = machine_type.list_unset(self.host)
+            # Guests with a broken record: see _check_records.
+            unset = machine_type.list_unset(self.host, broken=[])
         except (exception.HypervisorUnavailable, libvirt.libvirtError) as e:
             return self._unreachable(e)
         if not unset:
@@ -88,7 +93,7 @@ class Checks(upgradecheck.UpgradeCommands):
 
     def _check_emulators(self):
         try:
-            guests = records.list_guests(self.host)
+            guests = records.list_guests(self.host, broken=[])
             problems = ['%s: %s' % (_describe(g), p) for g in guests
                         for p in [self._emulator_problem(g)] if p]
         except (exception.HypervisorUnavailable, libvirt.libvirtError) as e:
@@ -100,9 +105,26 @@ class Checks(upgradecheck.UpgradeCommands):
             'package of their architecture (qemu-system-*) and restart the '
             'libvirt daemon.' % (len(problems), '; '.join(problems))))
 
+    def _check_records(self):
+        broken = []
+        try:
+            records.list_guests(self.host, broken)
+        except (exception.HypervisorUnavailable, libvirt.libvirtError) as e:
+            return self._unreachable(e)
+        if not broken:
+            return Result(Code.SUCCESS)
+        return Result(Code.WARNING, (
+            '%d guest(s) have an emuvirt record that cannot be read: %s. '
+            'emuvirt can neither rebuild nor change them; they keep '
+            'running, and "emuvirt server delete" deletes them.' % (
+                len(broken), '; '.join(
+                    '%s: %s' % (_describe(g), g.record.reason)
+                    for g in broken))))
+
     _upgrade_checks = (
         ('Machine types recorded', _check_machine_types),
         ('Guest emulators', _check_emulators),
+        ('Guest records', _check_records),
     )
 
 

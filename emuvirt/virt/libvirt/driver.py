@@ -323,10 +323,16 @@ class LibvirtDriver(driver.ComputeDriver):
                                    internal_id=guest.uuid)
 
     def list_guests(self):
-        """[(Guest, InstanceRecord)] of the domains emuvirt defined.
+        """[(Guest, record)] of the domains emuvirt defined.
 
-        Domains without an emuvirt record in their metadata are not ours
-        and are left out, as are domains that vanish while listed.
+        A record that cannot be read is a
+        :class:`~emuvirt.virt.libvirt.metadata.BrokenRecord`: the guest is
+        listed with its libvirt name and UUID, ``guest_arch`` ``'?'`` and
+        the ``reason``, and never hides the others. Domains without an
+        emuvirt record in their metadata are not ours and are left out,
+        as are domains that vanish while listed. Any other libvirt error
+        propagates: a guest is never left out because it could not be
+        read.
         """
         found = []
         for dom in self._host.list_domains():
@@ -334,6 +340,8 @@ class LibvirtDriver(driver.ComputeDriver):
             try:
                 record = guest.get_record()
             except exception.GuestOperationFailed as e:
+                if self._host.lookup_domain(guest.uuid) is not None:
+                    raise
                 LOG.debug('Skipping a domain that went away: %s', e)
                 continue
             if record is not None:
@@ -344,18 +352,34 @@ class LibvirtDriver(driver.ComputeDriver):
         return [guest.name for guest, _record in self.list_guests()]
 
     def list_instance_uuids(self):
+        """UUIDs of the emuvirt guests, those with a broken record too."""
         return [guest.uuid for guest, _record in self.list_guests()]
 
-    def find_instance(self, name_or_uuid):
+    def find_instance(self, name_or_uuid, broken_ok=False):
         """The Instance of an emuvirt guest, by name or UUID.
 
-        :raises: InstanceNotFound, also for a domain emuvirt did not define.
+        :param broken_ok: for a guest whose record cannot be read, return
+            an Instance with only its domain's UUID and name (enough to
+            stop or delete it) instead of raising RecordBroken.
+        :raises: InstanceNotFound, also for a domain emuvirt did not
+            define; RecordBroken (naming the reason) for a guest whose
+            record cannot be read.
         """
         dom = self._host.lookup_domain(name_or_uuid)
-        record = vguest.Guest(dom).get_record() if dom is not None else None
+        guest = vguest.Guest(dom) if dom is not None else None
+        record = guest.get_record() if guest is not None else None
         if record is None:
             raise exception.InstanceNotFound(instance=name_or_uuid)
-        return record.to_instance()
+        try:
+            if record.broken:
+                raise record.error()
+            return record.to_instance()
+        except metadata.RecordBroken as e:
+            if not broken_ok:
+                raise
+            return metadata.BrokenRecord(
+                uuid=guest.uuid, name=guest.name,
+                reason=e.kwargs['reason']).to_instance()
 
     def get_console_log_path(self, instance):
         path = self._get_guest(instance).get_console_log_path()

@@ -7,6 +7,7 @@ directly for a single guest: start, graceful shutdown, destroy, undefine
 :class:`emuvirt.exception.GuestOperationFailed` naming the action.
 """
 
+import dataclasses
 import time
 
 import libvirt
@@ -123,10 +124,16 @@ class Guest(object):
         """The :class:`metadata.InstanceRecord`, or None if not ours.
 
         Read from the stored definition: a record updated while the guest
-        runs (machine type recorded, properties set) shows at once.
+        runs (machine type recorded, properties set) shows at once. A
+        record that cannot be read comes back as a
+        :class:`metadata.BrokenRecord` with this domain's name and UUID.
         """
-        return metadata.InstanceRecord.from_domain_xml(
+        record = metadata.InstanceRecord.from_domain_xml(
             self.get_xml_desc(persistent=True))
+        if record is not None and record.broken and not record.uuid:
+            record = dataclasses.replace(record, uuid=self.uuid,
+                                         name=self.name)
+        return record
 
     def get_console_log_path(self):
         """The file the first console or serial port is logged to."""

@@ -86,9 +86,14 @@ def get(host, instance):
     return Current(guest.xml_machine, False)
 
 
-def list_unset(host):
-    """The emuvirt guests whose record has no machine type (StoredGuest)."""
-    return [g for g in records.list_guests(host) if not g.record.machine_type]
+def list_unset(host, broken=None):
+    """The emuvirt guests whose record has no machine type (StoredGuest).
+
+    Guests whose record cannot be read are not among them: see
+    :func:`records.list_guests` for ``broken``.
+    """
+    return [g for g in records.list_guests(host, broken)
+            if not g.record.machine_type]
 
 
 def record_missing(host):

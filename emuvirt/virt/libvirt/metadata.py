@@ -15,12 +15,28 @@ lives in one element of the emuvirt XML namespace::
         <emuvirt:property name="hw_emulation_architecture">aarch64</...>
       </emuvirt:properties>
     </emuvirt:instance>
+
+The record is read as untrusted input: anyone with access to the daemon
+can edit it (``virsh edit``, ``virsh metadata``). A record that does not
+read back exactly as :meth:`InstanceRecord.format_dom` would write it (an
+element missing, unknown or repeated, a flavor value that is not a whole
+number, a UUID that is not the domain's, control characters...) comes
+out of :meth:`InstanceRecord.from_domain_xml` as a :class:`BrokenRecord`:
+the domain's own name and UUID and the reason, never an exception, so
+that one damaged guest is listed as such and never hides the others.
+Image property values are checked when the record is turned into an
+:class:`~emuvirt.objects.instance.Instance` (:meth:`to_instance`), where
+a bad one raises :class:`RecordBroken` naming it.
 """
 
 import dataclasses
+import re
 
 from lxml import etree
+from oslo_utils import uuidutils
 
+from emuvirt import exception
+from emuvirt.objects import fields
 from emuvirt.objects import flavor as flavor_obj
 from emuvirt.objects import image_meta as image_meta_obj
 from emuvirt.objects import instance as instance_obj
@@ -32,6 +48,142 @@ ROOT = 'instance'
 
 def _q(tag):
     return '{%s}%s' % (NAMESPACE, tag)
+
+
+# Text elements: XML tag -> attribute, and whether it must be there.
+_TEXT = (('uuid', 'uuid', True), ('name', 'name', True),
+         ('guestArch', 'guest_arch', True),
+         ('machineType', 'machine_type', False))
+# Flavor attributes and their lowest value; each must be there.
+_FLAVOR = (('vcpus', 1), ('memory_mb', 1), ('root_gb', 0))
+_BOOT = (('image', 'image_path'), ('kernel', 'kernel_path'),
+         ('ramdisk', 'ramdisk_path'))
+_KNOWN = {tag for tag, _attr, _req in _TEXT}
+_KNOWN.update(('flavor', 'boot', 'properties'))
+_NUMBER = re.compile(r'[0-9]{1,12}\Z')
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
+# A reason quotes at most this much of a bad value.
+_SHOWN = 40
+
+
+class RecordInvalid(ValueError):
+    """A record that does not read back; the message says why."""
+
+
+class RecordBroken(exception.EmuvirtException):
+    msg_fmt = ("Instance %(instance)s (%(uuid)s) has an emuvirt record "
+               "that cannot be read: %(reason)s")
+
+
+def _shown(value):
+    """A value for a reason: escaped, on one line, cut short."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + '...'
+
+
+def _tag(node):
+    """``emuvirt:x`` for the emuvirt namespace, else the Clark name."""
+    qname = etree.QName(node)
+    if qname.namespace == NAMESPACE:
+        return '%s:%s' % (PREFIX, qname.localname)
+    return node.tag
+
+
+def _elements(node):
+    """Child elements (comments and processing instructions skipped)."""
+    return [c for c in node if isinstance(c.tag, str)]
+
+
+def _check_text(what, value):
+    if _CONTROL.search(value):
+        raise RecordInvalid('%s has control characters: %s'
+                            % (what, _shown(value)))
+    return value
+
+
+def _no_attributes(node):
+    if node.attrib:
+        raise RecordInvalid('unknown attribute %s of %s' % (
+            sorted(node.attrib)[0], _tag(node)))
+
+
+def _text_of(node):
+    """The text of an element that must hold text only."""
+    _no_attributes(node)
+    if _elements(node):
+        raise RecordInvalid('%s holds an element: %s' % (
+            _tag(node), _tag(_elements(node)[0])))
+    return _check_text(_tag(node), node.text or '')
+
+
+def _attributes(node, known):
+    unknown = sorted(set(node.attrib) - set(known))
+    if unknown:
+        raise RecordInvalid('unknown attribute %s of %s'
+                            % (unknown[0], _tag(node)))
+    if _elements(node):
+        raise RecordInvalid('%s holds an element: %s' % (
+            _tag(node), _tag(_elements(node)[0])))
+    return {k: _check_text('%s %s' % (_tag(node), k), v)
+            for k, v in node.attrib.items()}
+
+
+def _children(root):
+    """{local name: element}; unknown or repeated elements are refused."""
+    found = {}
+    for child in _elements(root):
+        qname = etree.QName(child)
+        if qname.namespace != NAMESPACE or qname.localname not in _KNOWN:
+            raise RecordInvalid('unknown element %s' % _tag(child))
+        if qname.localname in found:
+            raise RecordInvalid('element %s appears twice' % _tag(child))
+        found[qname.localname] = child
+    return found
+
+
+def _flavor(node):
+    if node is None:
+        raise RecordInvalid('no element emuvirt:flavor')
+    attrs = _attributes(node, [name for name, _min in _FLAVOR])
+    values = {}
+    for name, lowest in _FLAVOR:
+        if name not in attrs:
+            raise RecordInvalid('emuvirt:flavor has no %s' % name)
+        text = attrs[name]
+        if not _NUMBER.match(text) or int(text) < lowest:
+            raise RecordInvalid('emuvirt:flavor %s is not a whole number '
+                                'of at least %d: %s'
+                                % (name, lowest, _shown(text)))
+        values[name] = int(text)
+    return values
+
+
+def _properties(node):
+    props = {}
+    if node is None:
+        return props
+    _no_attributes(node)
+    for prop in _elements(node):
+        if prop.tag != _q('property'):
+            raise RecordInvalid('unknown element %s in emuvirt:properties'
+                                % _tag(prop))
+        attrs = _attributes(prop, ['name'])
+        name = attrs.get('name')
+        if not name:
+            raise RecordInvalid('an emuvirt:property has no name')
+        if name in props:
+            raise RecordInvalid('property %s appears twice' % name)
+        props[name] = _check_text('property %s' % name, prop.text or '')
+    return props
+
+
+def _guest_arch(value):
+    try:
+        fields.Architecture.canonicalize(value)
+    except exception.InvalidArchitectureName:
+        raise RecordInvalid('unknown guest architecture %s'
+                            % _shown(value))
+    return value
 
 
 @dataclasses.dataclass
@@ -75,33 +227,55 @@ class InstanceRecord:
     def to_xml(self):
         return etree.tostring(self.format_dom(), encoding='unicode')
 
+    # A readable record; see BrokenRecord.
+    broken = False
+    reason = None
+
     @classmethod
     def parse_dom(cls, root):
-        flavor = root.find(_q('flavor'))
-        boot = root.find(_q('boot'))
-        boot = boot.attrib if boot is not None else {}
-        props = {p.get('name'): p.text or ''
-                 for p in root.iterfind('%s/%s' % (_q('properties'),
-                                                   _q('property')))}
-        return cls(
-            uuid=root.findtext(_q('uuid')),
-            name=root.findtext(_q('name')),
-            guest_arch=root.findtext(_q('guestArch')),
-            machine_type=root.findtext(_q('machineType')),
-            vcpus=int(flavor.get('vcpus', 1)) if flavor is not None else 1,
-            memory_mb=(int(flavor.get('memory_mb', 512))
-                       if flavor is not None else 512),
-            root_gb=int(flavor.get('root_gb', 0)) if flavor is not None
-            else 0,
-            image_path=boot.get('image'),
-            kernel_path=boot.get('kernel'),
-            ramdisk_path=boot.get('ramdisk'),
-            properties=props)
+        """The record in element ``root``.
+
+        :raises: RecordInvalid saying what is wrong with it.
+        """
+        if root.tag != _q(ROOT):
+            raise RecordInvalid('the record is %s, not %s:%s'
+                                % (_tag(root), PREFIX, ROOT))
+        _no_attributes(root)
+        children = _children(root)
+        values = {}
+        for tag, attr, required in _TEXT:
+            node = children.get(tag)
+            text = _text_of(node) if node is not None else None
+            if required and not text:
+                raise RecordInvalid('no %s:%s' % (PREFIX, tag))
+            values[attr] = text or None
+        if not uuidutils.is_uuid_like(values['uuid']):
+            raise RecordInvalid('emuvirt:uuid is not a UUID: %s'
+                                % _shown(values['uuid']))
+        _guest_arch(values['guest_arch'])
+        values.update(_flavor(children.get('flavor')))
+        boot = children.get('boot')
+        boot = _attributes(boot, [a for a, _f in _BOOT]) if (
+            boot is not None) else {}
+        for attr, field in _BOOT:
+            if attr in boot and not boot[attr]:
+                raise RecordInvalid('emuvirt:boot %s is empty' % attr)
+            values[field] = boot.get(attr)
+        values['properties'] = _properties(children.get('properties'))
+        return cls(**values)
 
     def to_instance(self):
-        """The :class:`Instance` this record describes."""
-        image_meta = image_meta_obj.ImageMeta.from_dict(
-            {'properties': self.properties})
+        """The :class:`Instance` this record describes.
+
+        :raises: RecordBroken for an image property value (or name) that
+            emuvirt does not take.
+        """
+        try:
+            image_meta = image_meta_obj.ImageMeta.from_dict(
+                {'properties': self.properties}, strict=True)
+        except exception.InvalidImageProperty as e:
+            raise RecordBroken(instance=self.name, uuid=self.uuid,
+                               reason=str(e))
         flavor = flavor_obj.Flavor(vcpus=self.vcpus,
                                    memory_mb=self.memory_mb,
                                    root_gb=self.root_gb)
@@ -113,11 +287,75 @@ class InstanceRecord:
 
     @classmethod
     def from_xml(cls, text):
-        return cls.parse_dom(etree.fromstring(text))
+        """The record in XML ``text``.
+
+        :raises: RecordInvalid
+        """
+        try:
+            root = etree.fromstring(text)
+        except (etree.XMLSyntaxError, ValueError) as e:
+            raise RecordInvalid('not XML: %s' % e)
+        return cls.parse_dom(root)
 
     @classmethod
     def from_domain_xml(cls, domain_xml):
-        """Return the record inside a whole domain XML, or None."""
-        dom = etree.fromstring(domain_xml)
-        node = dom.find('metadata/%s' % _q(ROOT))
-        return cls.parse_dom(node) if node is not None else None
+        """The record inside a whole domain XML.
+
+        :returns: an InstanceRecord; a :class:`BrokenRecord` if the domain
+            has emuvirt metadata that cannot be read; None if it has no
+            emuvirt metadata (not an emuvirt guest).
+        """
+        try:
+            dom = etree.fromstring(domain_xml)
+        except (etree.XMLSyntaxError, ValueError) as e:
+            return BrokenRecord(uuid=None, name=None,
+                                reason='its domain XML cannot be parsed: '
+                                       '%s' % e)
+        name, uuid = dom.findtext('name'), dom.findtext('uuid')
+        ours = [node for node in dom.iterfind('metadata/*')
+                if isinstance(node.tag, str) and
+                etree.QName(node).namespace == NAMESPACE]
+        if not ours:
+            return None
+        try:
+            if len(ours) > 1:
+                raise RecordInvalid('%d emuvirt elements in <metadata>'
+                                    % len(ours))
+            record = cls.parse_dom(ours[0])
+            if uuid and record.uuid.lower() != uuid.lower():
+                raise RecordInvalid('emuvirt:uuid %s is not the domain\'s '
+                                    'UUID' % record.uuid)
+        except RecordInvalid as e:
+            return BrokenRecord(uuid=uuid, name=name, reason=str(e))
+        return record
+
+
+@dataclasses.dataclass
+class BrokenRecord:
+    """A guest whose emuvirt record cannot be read: what libvirt says.
+
+    ``name`` and ``uuid`` are the libvirt domain's, ``reason`` says what
+    is wrong with the record. It quacks enough like an
+    :class:`InstanceRecord` to be listed (``guest_arch`` is ``'?'``).
+    """
+
+    uuid: str
+    name: str
+    reason: str
+    guest_arch: str = '?'
+    machine_type = None
+    broken = True
+
+    def error(self):
+        """The :class:`RecordBroken` to raise for it."""
+        return RecordBroken(instance=self.name, uuid=self.uuid,
+                            reason=self.reason)
+
+    def to_instance(self):
+        """An Instance with only the domain's UUID and name.
+
+        Enough to find, stop and delete the guest (its domain, its
+        directory ``[libvirt]instances_path/<uuid>`` and its allocation,
+        all keyed by that UUID); nothing else about it is known.
+        """
+        return instance_obj.Instance.new(uuid=self.uuid, name=self.name)

@@ -16,6 +16,12 @@ guest is never left half updated.
 Domains without an emuvirt record on the same daemon are not instances:
 :func:`lookup` reports them as not found and :func:`list_guests` skips
 them, so the tools here never touch a guest emuvirt did not create.
+A domain whose emuvirt record cannot be read (see
+:mod:`~emuvirt.virt.libvirt.metadata`) is an instance nothing here can
+change: :func:`lookup` refuses it with
+:class:`~emuvirt.virt.libvirt.metadata.RecordBroken` naming the reason,
+and :func:`list_guests` hands it apart, or logs it, and carries on with
+the others.
 """
 
 import dataclasses
@@ -87,6 +93,9 @@ def _load(domain):
     record = metadata.InstanceRecord.from_domain_xml(xml)
     if record is None:
         return None
+    if record.broken and not record.uuid:
+        record = dataclasses.replace(record, uuid=domain.UUIDString(),
+                                     name=domain.name())
     return StoredGuest(domain=domain, xml=xml, record=record)
 
 
@@ -94,7 +103,8 @@ def lookup(host, instance):
     """The emuvirt guest ``instance`` (a name or UUID, or an Instance).
 
     :raises: InstanceNotFound if there is no such domain; NotAnInstance
-        (a subclass) if the domain has no emuvirt record.
+        (a subclass) if the domain has no emuvirt record; RecordBroken if
+        its record cannot be read.
     """
     key = getattr(instance, 'uuid', instance)
     domain = host.lookup_domain(key)
@@ -103,11 +113,19 @@ def lookup(host, instance):
     guest = _load(domain)
     if guest is None:
         raise NotAnInstance(instance=key)
+    if guest.record.broken:
+        raise guest.record.error()
     return guest
 
 
-def list_guests(host):
-    """Every emuvirt guest on the daemon, running or not, by name."""
+def list_guests(host, broken=None):
+    """Every emuvirt guest on the daemon, running or not, by name.
+
+    Guests whose record cannot be read are left out: appended to
+    ``broken`` (a list of StoredGuest whose ``record`` is a
+    :class:`~emuvirt.virt.libvirt.metadata.BrokenRecord`) when given,
+    else each logged as a warning.
+    """
     guests = []
     for domain in host.list_domains():
         try:
@@ -117,8 +135,18 @@ def list_guests(host):
             if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                 raise
             continue
-        if guest is not None:
+        if guest is None:
+            continue
+        if not guest.record.broken:
             guests.append(guest)
+        elif broken is not None:
+            broken.append(guest)
+        else:
+            LOG.warning('Skipping %s (%s): its emuvirt record cannot be '
+                        'read: %s', guest.name, guest.uuid,
+                        guest.record.reason)
+    if broken is not None:
+        broken.sort(key=lambda g: g.name)
     return sorted(guests, key=lambda g: g.name)
 
 

@@ -48,7 +48,8 @@ class TestChecks(StatusTestCase):
         guests.define_foreign(self.host, 'not-ours')
         results = self.results()
         self.assertEqual({'Machine types recorded': Code.SUCCESS,
-                          'Guest emulators': Code.SUCCESS},
+                          'Guest emulators': Code.SUCCESS,
+                          'Guest records': Code.SUCCESS},
                          {k: r.code for k, r in results.items()})
 
     def test_success_with_no_guests(self):
@@ -81,6 +82,35 @@ class TestChecks(StatusTestCase):
         self.assertEqual(Code.FAILURE, result.code)
         self.assertIn('its emulator %s is missing' % self.emulator,
                       result.details)
+
+    def test_broken_records_are_listed_and_the_rest_checked(self):
+        logs = self.useFixture(fixtures.FakeLogger())
+        kinds = sorted(k for k in guests.CORRUPTIONS
+                       if k != 'bad-property-value')
+        for i, kind in enumerate(kinds):
+            guests.corrupt(self.host, self.define('b%02d' % i), kind)
+        self.define('ok-unset', recorded=False)
+        missing = self.define('ok-missing', arch='s390x',
+                              emulator='/nonexistent/qemu')
+        results = self.results()
+        records = results['Guest records']
+        self.assertEqual(Code.WARNING, records.code)
+        self.assertIn('%d guest(s) have an emuvirt record that cannot be '
+                      'read' % len(kinds), records.details)
+        for i, kind in enumerate(kinds):
+            self.assertIn('b%02d (' % i, records.details)
+            self.assertIn(guests.CORRUPTIONS[kind][1], records.details)
+        self.assertIn('emuvirt server delete', records.details)
+        # The other checks see the other guests, and only them.
+        unset = results['Machine types recorded']
+        self.assertEqual(Code.WARNING, unset.code)
+        self.assertIn('1 guest(s) have no recorded machine type: ok-unset',
+                      unset.details)
+        emulators = results['Guest emulators']
+        self.assertEqual(Code.FAILURE, emulators.code)
+        self.assertIn('1 guest(s) cannot start on this host: ok-missing '
+                      '(%s)' % missing.UUIDString(), emulators.details)
+        self.assertNotIn('Traceback', logs.output)
 
     def test_failure_when_libvirt_is_unreachable(self):
         self.fake.connect_error = 'no socket'
@@ -122,8 +152,15 @@ class TestMain(StatusTestCase):
         output = json.loads(self.out.getvalue())
         self.assertEqual(
             {'Machine types recorded': Code.WARNING,
-             'Guest emulators': Code.SUCCESS},
+             'Guest emulators': Code.SUCCESS,
+             'Guest records': Code.SUCCESS},
             {c['check']: c['result'] for c in output['checks']})
+
+    def test_broken_record_is_a_warning(self):
+        guests.corrupt(self.host, self.define('a'), 'flavor-not-a-number')
+        self.assertEqual(Code.WARNING, self.main('upgrade', 'check'))
+        self.assertIn('Check: Guest records', self.out.getvalue())
+        self.assertIn('vcpus is not a whole number', self.out.getvalue())
 
     def test_bad_command_line(self):
         self.assertRaises(SystemExit, self.main, 'upgrade', 'chekc')

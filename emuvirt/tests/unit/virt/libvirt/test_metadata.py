@@ -111,13 +111,188 @@ class TestRoundTrip(testtools.TestCase):
         self.assertEqual(64, again.hw_video_ram)
         self.assertEqual('aarch64', again.hw_emulation_architecture)
 
-    def test_missing_flavor_and_boot_take_defaults(self):
+    def test_missing_boot_and_properties_mean_none(self):
         text = ('<e:instance xmlns:e="%s"><e:uuid>%s</e:uuid>'
-                '<e:guestArch>riscv64</e:guestArch></e:instance>' % (NS, UUID))
+                '<e:name>x</e:name><e:guestArch>riscv64</e:guestArch>'
+                '<e:flavor vcpus="2" memory_mb="64" root_gb="0"/>'
+                '</e:instance>' % (NS, UUID))
         record = metadata.InstanceRecord.from_xml(text)
         self.assertEqual(
-            metadata.InstanceRecord(uuid=UUID, name=None,
-                                    guest_arch='riscv64'), record)
+            metadata.InstanceRecord(uuid=UUID, name='x', guest_arch='riscv64',
+                                    vcpus=2, memory_mb=64), record)
+        self.assertFalse(record.broken)
+
+
+def _record_text(**changes):
+    """A valid record's XML, with elements replaced (None: removed)."""
+    parts = {
+        'uuid': '<e:uuid>%s</e:uuid>' % UUID,
+        'name': '<e:name>web1</e:name>',
+        'guestArch': '<e:guestArch>aarch64</e:guestArch>',
+        'machineType': '<e:machineType>virt-7.2</e:machineType>',
+        'flavor': '<e:flavor vcpus="2" memory_mb="1024" root_gb="10"/>',
+        'boot': '<e:boot kernel="/img/vmlinuz"/>',
+        'properties': '<e:properties><e:property name="hw_emulation_'
+                      'architecture">aarch64</e:property></e:properties>',
+    }
+    parts.update(changes)
+    return '<e:instance xmlns:e="%s">%s</e:instance>' % (
+        NS, ''.join(v for v in parts.values() if v is not None))
+
+
+# (what is wrong, record XML, words the reason must have)
+BROKEN = [
+    ('no uuid', _record_text(uuid=None), 'no emuvirt:uuid'),
+    ('empty uuid', _record_text(uuid='<e:uuid/>'), 'no emuvirt:uuid'),
+    ('uuid not a UUID', _record_text(uuid='<e:uuid>web1</e:uuid>'),
+     "emuvirt:uuid is not a UUID: 'web1'"),
+    ('no name', _record_text(name=None), 'no emuvirt:name'),
+    ('no arch', _record_text(guestArch=None), 'no emuvirt:guestArch'),
+    ('unknown arch', _record_text(guestArch='<e:guestArch>vax'
+                                            '</e:guestArch>'),
+     "unknown guest architecture 'vax'"),
+    ('non-numeric vcpus', _record_text(
+        flavor='<e:flavor vcpus="two" memory_mb="1" root_gb="0"/>'),
+     "emuvirt:flavor vcpus is not a whole number of at least 1: 'two'"),
+    ('negative disk', _record_text(
+        flavor='<e:flavor vcpus="1" memory_mb="1" root_gb="-1"/>'),
+     'root_gb is not a whole number'),
+    ('zero memory', _record_text(
+        flavor='<e:flavor vcpus="1" memory_mb="0" root_gb="0"/>'),
+     'memory_mb is not a whole number of at least 1'),
+    ('huge number', _record_text(
+        flavor='<e:flavor vcpus="%s" memory_mb="1" root_gb="0"/>'
+        % ('9' * 5000)), "vcpus is not a whole number of at least 1: "
+                         "'99999999"),
+    ('unicode digits', _record_text(
+        flavor='<e:flavor vcpus="٣" memory_mb="1" root_gb="0"/>'),
+     'vcpus is not a whole number'),
+    ('flavor attribute missing', _record_text(
+        flavor='<e:flavor vcpus="1" root_gb="0"/>'),
+     'emuvirt:flavor has no memory_mb'),
+    ('no flavor', _record_text(flavor=None), 'no element emuvirt:flavor'),
+    ('unknown flavor attribute', _record_text(
+        flavor='<e:flavor vcpus="1" memory_mb="1" root_gb="0" gpus="1"/>'),
+     'unknown attribute gpus of emuvirt:flavor'),
+    ('unknown element', _record_text(boot='<e:boot/><e:owner>x</e:owner>'),
+     'unknown element emuvirt:owner'),
+    ('foreign element', _record_text(boot='<boot xmlns="urn:x"/>'),
+     'unknown element {urn:x}boot'),
+    ('repeated element', _record_text(name='<e:name>a</e:name>'
+                                           '<e:name>b</e:name>'),
+     'element emuvirt:name appears twice'),
+    ('element in a text field', _record_text(
+        name='<e:name><e:first>a</e:first></e:name>'),
+     'emuvirt:name holds an element: emuvirt:first'),
+    ('control characters', _record_text(name='<e:name>a&#10;b</e:name>'),
+     "emuvirt:name has control characters: 'a\\nb'"),
+    ('empty boot path', _record_text(boot='<e:boot kernel=""/>'),
+     'emuvirt:boot kernel is empty'),
+    ('unknown boot attribute', _record_text(boot='<e:boot dtb="/x"/>'),
+     'unknown attribute dtb of emuvirt:boot'),
+    ('property without name', _record_text(
+        properties='<e:properties><e:property>x</e:property>'
+                   '</e:properties>'), 'an emuvirt:property has no name'),
+    ('repeated property', _record_text(
+        properties='<e:properties><e:property name="a">1</e:property>'
+                   '<e:property name="a">2</e:property></e:properties>'),
+     'property a appears twice'),
+    ('unknown element in properties', _record_text(
+        properties='<e:properties><e:prop name="a">1</e:prop>'
+                   '</e:properties>'),
+     'unknown element emuvirt:prop in emuvirt:properties'),
+    ('attribute on the root', _record_text().replace(
+        '<e:instance ', '<e:instance version="2" '),
+     'unknown attribute version of emuvirt:instance'),
+]
+
+
+class TestUntrustedRecords(testtools.TestCase):
+
+    def test_each_damage_is_named(self):
+        for what, text, reason in BROKEN:
+            e = self.assertRaises(metadata.RecordInvalid,
+                                  metadata.InstanceRecord.from_xml, text)
+            self.assertIn(reason, str(e), what)
+            self.assertNotIn('\n', str(e), what)
+            self.assertLess(len(str(e)), 200, what)
+
+    def test_the_base_text_is_valid(self):
+        record = metadata.InstanceRecord.from_xml(_record_text())
+        self.assertEqual((UUID, 'web1', 2), (record.uuid, record.name,
+                                             record.vcpus))
+
+    def test_comments_are_ignored(self):
+        record = metadata.InstanceRecord.from_xml(_record_text(
+            name='<!-- edited --><e:name>web1</e:name>'))
+        self.assertEqual('web1', record.name)
+
+    def test_not_xml(self):
+        e = self.assertRaises(metadata.RecordInvalid,
+                              metadata.InstanceRecord.from_xml, '<e:x')
+        self.assertIn('not XML', str(e))
+
+    def test_in_a_domain_the_record_is_broken_not_an_error(self):
+        for what, text, reason in BROKEN:
+            xml = ('<domain type="qemu"><name>dom-x</name><uuid>%s</uuid>'
+                   '<metadata>%s</metadata></domain>' % (UUID, text))
+            record = metadata.InstanceRecord.from_domain_xml(xml)
+            self.assertIsInstance(record, metadata.BrokenRecord, what)
+            self.assertTrue(record.broken)
+            self.assertEqual((UUID, 'dom-x', '?'),
+                             (record.uuid, record.name, record.guest_arch))
+            self.assertIn(reason, record.reason, what)
+
+    def _domain(self, metadata_text, uuid=UUID):
+        return ('<domain type="qemu"><name>dom-x</name><uuid>%s</uuid>'
+                '<metadata>%s</metadata></domain>' % (uuid, metadata_text))
+
+    def test_uuid_of_another_domain(self):
+        other = '0f8a1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b'
+        record = metadata.InstanceRecord.from_domain_xml(
+            self._domain(_record_text(), uuid=other))
+        self.assertEqual(other, record.uuid)
+        self.assertIn("emuvirt:uuid %s is not the domain's UUID" % UUID,
+                      record.reason)
+
+    def test_wrong_root_in_our_namespace(self):
+        record = metadata.InstanceRecord.from_domain_xml(self._domain(
+            '<e:instanc xmlns:e="%s"/>' % NS))
+        self.assertIn('the record is emuvirt:instanc, not emuvirt:instance',
+                      record.reason)
+
+    def test_two_records(self):
+        record = metadata.InstanceRecord.from_domain_xml(self._domain(
+            _record_text() + _record_text()))
+        self.assertIn('2 emuvirt elements in <metadata>', record.reason)
+
+    def test_domain_xml_not_parsable(self):
+        record = metadata.InstanceRecord.from_domain_xml('<domain><name>')
+        self.assertTrue(record.broken)
+        self.assertIn('its domain XML cannot be parsed', record.reason)
+
+    def test_bad_property_value_breaks_to_instance(self):
+        record = metadata.InstanceRecord.from_xml(_record_text(
+            properties='<e:properties><e:property name="hw_video_ram">'
+                       'lots</e:property></e:properties>'))
+        e = self.assertRaises(metadata.RecordBroken, record.to_instance)
+        self.assertIn('Instance web1 (%s) has an emuvirt record that cannot '
+                      'be read' % UUID, str(e))
+        self.assertIn('hw_video_ram', str(e))
+
+    def test_unknown_property_breaks_to_instance(self):
+        record = metadata.InstanceRecord.from_xml(_record_text(
+            properties='<e:properties><e:property name="hw_flux">1'
+                       '</e:property></e:properties>'))
+        e = self.assertRaises(metadata.RecordBroken, record.to_instance)
+        self.assertIn('hw_flux', str(e))
+
+    def test_broken_record_gives_an_instance_to_delete(self):
+        broken = metadata.BrokenRecord(uuid=UUID, name='dom-x',
+                                       reason='no emuvirt:name')
+        instance = broken.to_instance()
+        self.assertEqual((UUID, 'dom-x'), (instance.uuid, instance.name))
+        self.assertIn('no emuvirt:name', str(broken.error()))
 
 
 class TestFromDomainXML(testtools.TestCase):
