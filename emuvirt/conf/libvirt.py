@@ -84,6 +84,22 @@ arch profile's (virtio: virtio-net-pci, or virtio-net-ccw on s390x).
 Seconds a guest is given to power off by itself when it is asked to (stop,
 soft reboot) before it is destroyed. 0 destroys it at once.
 """),
+    cfg.IntOpt(
+        'reconnect_timeout',
+        default=30,
+        min=0,
+        help="""
+Seconds that removing a guest keeps trying to reach libvirt after the
+connection was lost (the daemon restarted or was killed), reconnecting
+about once a second.
+
+It applies to the cleanup of a create that failed or was interrupted and
+to ``emuvirt server delete``: a domain left defined would come back with
+the daemon. When the time is up, a delete fails naming the connection
+error and the guest stays; a failed create leaves its Placement claim
+recorded as unfinished, and the compute service removes the domain once
+libvirt answers again. 0 tries once.
+"""),
 ]
 
 

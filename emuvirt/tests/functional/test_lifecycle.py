@@ -8,7 +8,9 @@ domain, no instance directory (which holds the disk and the NVRAM).
 
 import os
 import shutil
+import signal
 import subprocess
+import threading
 from unittest import mock
 
 import fixtures
@@ -16,6 +18,7 @@ import libvirt
 from lxml import etree
 
 from emuvirt import exception
+from emuvirt import interrupt
 from emuvirt.objects import flavor as flavor_obj
 from emuvirt.objects import image_meta as image_meta_obj
 from emuvirt.objects import instance as instance_obj
@@ -23,6 +26,7 @@ from emuvirt.tests.fixtures import fakelibvirt
 from emuvirt.tests.functional import test_base
 from emuvirt.virt import driver
 from emuvirt.virt import emulation
+from emuvirt.virt.libvirt import instance_files
 
 KERNEL = '/srv/images/vmlinuz'
 RAMDISK = '/srv/images/initrd.img'
@@ -415,3 +419,163 @@ class TestQueries(LifecycleTestCase):
         console = self.dom_xml(inst).find('devices/console/log')
         self.assertEqual(console.get('file'),
                          self.drv.get_console_log_path(inst))
+
+
+class SignalHandlers(fixtures.Fixture):
+    """emuvirt's SIGINT/SIGTERM handlers, as the commands install them."""
+
+    def _setUp(self):
+        self.addCleanup(interrupt.restore, interrupt.install())
+
+
+class TestLibvirtLost(LifecycleTestCase):
+    """The daemon dies mid-way: cleanup still runs every step."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags.config(group='libvirt', reconnect_timeout=5)
+        self.useFixture(fixtures.MockPatch(
+            'emuvirt.virt.libvirt.driver.RECONNECT_INTERVAL', 0.05))
+
+    def die_during(self, method, cls=fakelibvirt.FakeDomain, after=True,
+                   back_after=None):
+        """The daemon dies during the first ``method`` call.
+
+        With ``after``, the call took effect first. With ``back_after``
+        the daemon is back that many seconds later.
+        """
+        real = getattr(cls, method)
+        died = []
+
+        def dying(obj, *args, **kwargs):
+            if died:
+                return real(obj, *args, **kwargs)
+            died.append(True)
+            if after:
+                real(obj, *args, **kwargs)
+            self.fake.kill_daemon()
+            if back_after is not None:
+                timer = threading.Timer(back_after, self.fake.restart_daemon)
+                timer.start()
+                self.addCleanup(timer.cancel)
+            raise fakelibvirt.daemon_gone_error()
+        self.useFixture(fixtures.MockPatchObject(
+            cls, method, autospec=True, side_effect=dying))
+
+    def domains(self):
+        self.fake.restart_daemon()
+        return [d.UUIDString() for d in self.conn.listAllDomains()]
+
+    def test_dies_during_start_and_comes_back(self):
+        self.die_during('createWithFlags', back_after=0.2)
+        inst, image_meta = self.instance(kernel=False)
+        error = self.assertRaises(exception.HypervisorUnavailable,
+                                  self.spawn, inst, image_meta)
+        self.assertIn('lost while trying to start instance g1', str(error))
+        self.assertNothingLeft(inst)
+
+    def test_dies_during_define_and_comes_back(self):
+        # The definition was stored before the daemon died.
+        self.die_during('defineXML', cls=fakelibvirt.FakeConnection,
+                        back_after=0.2)
+        inst, image_meta = self.instance()
+        self.assertRaises(exception.GuestOperationFailed, self.spawn, inst,
+                          image_meta)
+        self.assertNothingLeft(inst)
+
+    def test_stays_away(self):
+        """Directory removed at once, domain left after reconnect_timeout.
+
+        The caller's ledger entry records that (see emuvirt.compute.api).
+        """
+        self.flags.config(group='libvirt', reconnect_timeout=0)
+        self.die_during('createWithFlags')
+        inst, image_meta = self.instance()
+        error = self.assertRaises(exception.HypervisorUnavailable,
+                                  self.spawn, inst, image_meta)
+        # The original error, not the cleanup's.
+        self.assertIn('trying to start', str(error))
+        self.assertFalse(os.path.exists(self.instance_dir(inst)))
+        self.assertEqual([inst.uuid], self.domains())
+        self.assertTrue(self.drv.domain_exists(inst.uuid))
+
+    def test_cleanup_lookup_fails_directory_still_removed(self):
+        self.flags.config(group='libvirt', reconnect_timeout=0)
+        self.break_method('createWithFlags')
+        self.useFixture(fixtures.MockPatchObject(
+            self.drv.host, 'lookup_domain', side_effect=[
+                None, None,   # spawn's own checks
+                exception.HypervisorUnavailable(uri='fake:///', reason='x')]))
+        inst, image_meta = self.instance()
+        error = self.assertRaises(exception.GuestOperationFailed,
+                                  self.spawn, inst, image_meta)
+        self.assertIn('Could not start instance g1', str(error))
+        self.assertFalse(os.path.exists(self.instance_dir(inst)))
+
+    def test_delete_through_a_restart(self):
+        inst = self.spawned(kernel=False)
+        self.die_during('destroyFlags', after=False, back_after=0.2)
+        self.drv.destroy(None, inst)
+        self.assertNothingLeft(inst)
+
+    def test_delete_gives_up_after_reconnect_timeout(self):
+        self.flags.config(group='libvirt', reconnect_timeout=0)
+        inst = self.spawned()
+        self.die_during('undefineFlags', after=False)
+        self.assertRaises(exception.HypervisorUnavailable, self.drv.destroy,
+                          None, inst)
+        # The guest is still there, files included: delete it again.
+        self.assertEqual([inst.uuid], self.domains())
+        self.assertTrue(os.path.isdir(self.instance_dir(inst)))
+        self.drv.destroy(None, inst)
+        self.assertNothingLeft(inst)
+
+
+class TestInterruptedSpawn(LifecycleTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(SignalHandlers())
+
+    def signalled(self, cls, method, signum):
+        """Patch ``method`` to take effect, then get signal ``signum``."""
+        real = getattr(cls, method)
+
+        def call(*args, **kwargs):
+            result = real(*args, **kwargs)
+            os.kill(os.getpid(), signum)
+            return result
+        return fixtures.MockPatchObject(cls, method, autospec=True,
+                                        side_effect=call)
+
+    def test_each_step(self):
+        steps = ((emulation.EmuVirtDriver, 'plan_guest'),
+                 (instance_files, 'create_dir'),
+                 (fakelibvirt.FakeConnection, 'defineXML'),
+                 (fakelibvirt.FakeDomain, 'createWithFlags'))
+        for cls, method in steps:
+            for signum, exc in ((signal.SIGINT, KeyboardInterrupt),
+                                (signal.SIGTERM, interrupt.Terminated)):
+                with self.signalled(cls, method, signum):
+                    inst, image_meta = self.instance(kernel=False)
+                    self.assertRaises(exc, self.spawn, inst, image_meta)
+                    self.assertNothingLeft(inst)
+
+    def test_signals_during_cleanup_are_ignored(self):
+        """A second Ctrl-C (and a SIGTERM) while cleaning up: no effect."""
+        undefine = fakelibvirt.FakeDomain.undefineFlags
+
+        def signalled(dom, flags=0):
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return undefine(dom, flags)
+        self.useFixture(fixtures.MockPatchObject(
+            fakelibvirt.FakeDomain, 'undefineFlags', autospec=True,
+            side_effect=signalled))
+        self.break_method('createWithFlags')
+        inst, image_meta = self.instance(kernel=False)
+        error = self.assertRaises(exception.GuestOperationFailed,
+                                  self.spawn, inst, image_meta)
+        self.assertIn('Could not start', str(error))
+        self.assertNothingLeft(inst)
+        self.assertEqual(set(), signal.sigpending())

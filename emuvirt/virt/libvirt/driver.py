@@ -21,6 +21,7 @@ from oslo_utils import excutils
 from emuvirt import conf
 from emuvirt.conf import validate
 from emuvirt import exception
+from emuvirt import interrupt
 from emuvirt.objects import fields
 from emuvirt.virt import archs
 from emuvirt.virt import driver
@@ -34,6 +35,9 @@ from emuvirt.virt.libvirt import metadata
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
+# Seconds between attempts to reach a libvirt that went away.
+RECONNECT_INTERVAL = 1.0
+
 
 class LibvirtDriver(driver.ComputeDriver):
     """Builds and runs guests through one libvirt connection."""
@@ -46,7 +50,7 @@ class LibvirtDriver(driver.ComputeDriver):
     }
 
     def __init__(self, virtapi=None, read_only=False, host=None):
-        super().__init__(virtapi)
+        super().__init__(virtapi, read_only=read_only)
         self._host = host or vhost.Host()
         # Options are read once: a config change takes a restart, as in
         # Nova, and guest config stays cheap.
@@ -174,17 +178,25 @@ class LibvirtDriver(driver.ComputeDriver):
         """plan -> instance dir -> disk -> define -> start.
 
         libvirt copies the NVRAM template named in the XML at first start.
-        Whatever fails, the guest's domain, NVRAM and directory are gone
-        when the error propagates. ``network_info`` is not used: the NIC
-        comes from ``[libvirt]network_name`` (see :meth:`plan_guest`).
+        Whatever stops the spawn (an error, KeyboardInterrupt or SIGTERM's
+        :class:`emuvirt.interrupt.Terminated`, a lost libvirt connection),
+        the guest's domain, NVRAM and directory are removed before the
+        error propagates (see :meth:`_remove`). ``network_info`` is not
+        used: the NIC comes from ``[libvirt]network_name`` (see
+        :meth:`plan_guest`).
         """
         for key in (instance.uuid, instance.name):
             if self._host.lookup_domain(key) is not None:
                 raise exception.InstanceExists(name=key)
         plan = self.plan_guest(instance, image_meta)
         xml = guest_config.build(plan).to_xml()
-        instance_files.create_dir(plan.instance_dir)
+        made = False
         try:
+            # Whole or not at all: a directory that existed before is
+            # never adopted, nor removed on failure.
+            with interrupt.deferred():
+                instance_files.create_dir(plan.instance_dir)
+                made = True
             self._create_disk(instance, image_meta, plan.boot)
             guest = self._define(instance, xml)
             LOG.debug('Starting %s (%s guest, machine %s)', instance.name,
@@ -193,9 +205,11 @@ class LibvirtDriver(driver.ComputeDriver):
         except BaseException:
             with excutils.save_and_reraise_exception():
                 # The caller reports the error itself.
-                LOG.debug('Spawning %s failed; removing what it created',
-                          instance.name)
-                self._remove(instance, plan.instance_dir)
+                if made:
+                    LOG.debug('Spawning %s failed; removing what it '
+                              'created', instance.name)
+                    with interrupt.shielded():
+                        self._remove(instance, plan.instance_dir)
 
     @staticmethod
     def _create_disk(instance, image_meta, boot):
@@ -217,33 +231,102 @@ class LibvirtDriver(driver.ComputeDriver):
                 action='define', instance=instance.name, reason=str(e))
 
     def _remove(self, instance, path):
-        """Destroy + undefine the guest, remove its files; log failures.
+        """Remove a failed spawn: domain (with its NVRAM), directory.
 
-        Each step runs even if the one before failed, so that as little as
-        possible stays behind.
+        Every step runs even when one before it failed, and failures are
+        logged, not raised: the caller reports the error that stopped the
+        spawn. When libvirt cannot be reached, the directory is removed
+        at once and the domain, which the daemon would bring back, is
+        tried again for ``[libvirt]reconnect_timeout`` seconds.
+
+        :returns: True when nothing is left, False when something may be.
         """
-        steps = (('destroy', lambda g: g.destroy()),
-                 ('undefine', lambda g: g.undefine()))
-        guest = self._lookup(instance)
-        for what, step in steps if guest is not None else ():
-            try:
-                step(guest)
-            except Exception as e:
-                LOG.warning('Cleaning up %s: %s failed: %s', instance.name,
-                            what, e)
+        try:
+            domain_gone = self._remove_domain(instance)
+            lost = None
+        except exception.HypervisorUnavailable as e:
+            domain_gone, lost = False, e
+        dir_gone = True
         try:
             instance_files.remove_dir(path)
         except OSError as e:
+            dir_gone = False
             LOG.warning('Cleaning up %s: cannot remove %s: %s',
                         instance.name, path, e)
+        if lost is not None:
+            try:
+                domain_gone = self._while_unreachable(
+                    'remove', instance,
+                    lambda: self._remove_domain(instance), lost)
+            except exception.HypervisorUnavailable as e:
+                LOG.warning('Cleaning up %s: libvirt is still unreachable; '
+                            'its domain may be left: %s', instance.name, e)
+        return domain_gone and dir_gone
+
+    def _remove_domain(self, instance):
+        """Destroy and undefine, each tried; True if the domain is gone.
+
+        :raises: HypervisorUnavailable when libvirt cannot be reached.
+        """
+        guest = self._lookup(instance)
+        if guest is None:
+            return True
+        gone = True
+        for what, step in (('destroy', guest.destroy),
+                           ('undefine', guest.undefine)):
+            try:
+                step()
+            except exception.HypervisorUnavailable:
+                raise
+            except Exception as e:
+                gone = False
+                LOG.warning('Cleaning up %s: %s failed: %s', instance.name,
+                            what, e)
+        return gone
+
+    def _while_unreachable(self, action, instance, func, error=None):
+        """``func()``, called again while libvirt cannot be reached.
+
+        A lost connection (HypervisorUnavailable, ``error`` if it already
+        happened once) is retried about once a second, each time on a new
+        connection, for ``[libvirt]reconnect_timeout`` seconds; then the
+        last error propagates.
+        """
+        timeout = CONF.libvirt.reconnect_timeout
+        deadline = time.monotonic() + timeout
+        warned = False
+        while True:
+            if error is None:
+                try:
+                    return func()
+                except exception.HypervisorUnavailable as e:
+                    error = e
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise error
+            if not warned:
+                LOG.warning('Cannot %s %s yet: %s; trying again for up to '
+                            '%d s', action, instance.name, error, timeout)
+                warned = True
+            time.sleep(min(RECONNECT_INTERVAL, remaining))
+            error = None
 
     def destroy(self, context, instance, network_info=None,
                 block_device_info=None, destroy_disks=True):
-        guest = self._lookup(instance)
-        if guest is not None:
-            guest.destroy()
-            guest.undefine()
-            LOG.debug('Deleted %s', instance.name)
+        """Stop and undefine the guest, then remove its files.
+
+        A lost libvirt connection is retried for
+        ``[libvirt]reconnect_timeout`` seconds (see
+        :meth:`_while_unreachable`); the files stay while the domain does.
+        """
+        def remove_domain():
+            guest = self._lookup(instance)
+            if guest is not None:
+                guest.destroy()
+                guest.undefine()
+
+        self._while_unreachable('delete', instance, remove_domain)
+        LOG.debug('Deleted %s', instance.name)
         if destroy_disks:
             instance_files.remove_dir(instance_dir(instance))
 
@@ -310,6 +393,13 @@ class LibvirtDriver(driver.ComputeDriver):
         if dom is None or dom.UUIDString() != instance.uuid:
             return None
         return vguest.Guest(dom)
+
+    def domain_exists(self, name_or_uuid):
+        """Whether libvirt has a domain of that name or UUID (any domain).
+
+        :raises: HypervisorUnavailable when libvirt cannot be reached.
+        """
+        return self._host.lookup_domain(name_or_uuid) is not None
 
     def _get_guest(self, instance):
         guest = self._lookup(instance)

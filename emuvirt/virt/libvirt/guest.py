@@ -4,7 +4,9 @@
 directly for a single guest: start, graceful shutdown, destroy, undefine
 (with its NVRAM), power state, and the emuvirt record kept in the domain's
 ``<metadata>``. libvirt errors come out as
-:class:`emuvirt.exception.GuestOperationFailed` naming the action.
+:class:`emuvirt.exception.GuestOperationFailed` naming the action, or as
+:class:`GuestConnectionLost` (a HypervisorUnavailable) when the connection
+itself is gone.
 """
 
 import dataclasses
@@ -16,6 +18,7 @@ from oslo_log import log as logging
 
 from emuvirt import exception
 from emuvirt.virt import driver
+from emuvirt.virt.libvirt import host as vhost
 from emuvirt.virt.libvirt import metadata
 
 LOG = logging.getLogger(__name__)
@@ -44,6 +47,18 @@ UNDEFINE_FLAGS = (libvirt.VIR_DOMAIN_UNDEFINE_NVRAM |
 POLL_INTERVAL = 0.2
 
 
+class GuestConnectionLost(exception.HypervisorUnavailable):
+    msg_fmt = ("Connection to libvirt lost while trying to %(action)s "
+               "instance %(instance)s: %(reason)s")
+
+
+def _failed(action, instance, error):
+    """The exception for a libvirtError of an operation on a guest."""
+    cls = (GuestConnectionLost if vhost.is_connection_error(error)
+           else exception.GuestOperationFailed)
+    return cls(action=action, instance=instance, reason=str(error))
+
+
 class Guest(object):
     """A libvirt domain that emuvirt operates on."""
 
@@ -66,8 +81,7 @@ class Guest(object):
         try:
             return getattr(self._domain, method)(*args)
         except libvirt.libvirtError as e:
-            raise exception.GuestOperationFailed(
-                action=action, instance=self.name, reason=str(e))
+            raise _failed(action, self.name, e)
 
     # -- state -------------------------------------------------------------
 
@@ -106,8 +120,7 @@ class Guest(object):
             except libvirt.libvirtError as e:
                 # It may have stopped by itself meanwhile.
                 if self.is_active():
-                    raise exception.GuestOperationFailed(
-                        action='destroy', instance=self.name, reason=str(e))
+                    raise _failed('destroy', self.name, e)
 
     def undefine(self):
         """Forget the definition, and the NVRAM file with it."""

@@ -36,6 +36,17 @@ _CONNECTION_ERRORS = frozenset((libvirt.VIR_ERR_SYSTEM_ERROR,
 _S390_MACHINE_RE = re.compile(r'\bmachine\s*=\s*([0-9A-Za-z]+)')
 
 
+def is_connection_error(error):
+    """Whether a libvirtError means the connection itself is gone.
+
+    Errors of libvirt's RPC layer count too: after the daemon died, a call
+    on its old connection says "client socket is closed" (an internal
+    error of domain VIR_FROM_RPC).
+    """
+    return (error.get_error_code() in _CONNECTION_ERRORS or
+            error.get_error_domain() == libvirt.VIR_FROM_RPC)
+
+
 def _ignore_libvirt_error(ctx, error):
     """Drop libvirt's own error report.
 
@@ -131,6 +142,11 @@ class Host(object):
         except libvirt.libvirtError:
             return False
 
+    def _lost(self):
+        """Forget a connection that failed; the next call reconnects."""
+        with self._lock:
+            self._conn = None
+
     def close(self):
         """Close the connection; the next call opens a new one."""
         with self._lock:
@@ -153,10 +169,9 @@ class Host(object):
         try:
             return getattr(self.get_connection(), method)(*args)
         except libvirt.libvirtError as e:
-            lost = e.get_error_code() in _CONNECTION_ERRORS
+            lost = is_connection_error(e)
             if lost:
-                with self._lock:
-                    self._conn = None
+                self._lost()
             if lost or refused is None:
                 raise exception.HypervisorUnavailable(
                     uri=self._uri, reason='%s: %s' % (method, e))
@@ -308,7 +323,11 @@ class Host(object):
         return self.get_connection().defineXML(xml)
 
     def lookup_domain(self, name_or_uuid):
-        """The domain with that UUID or name, or None if there is none."""
+        """The domain with that UUID or name, or None if there is none.
+
+        :raises: HypervisorUnavailable when the connection fails or is
+            lost (the next call reconnects); libvirtError otherwise.
+        """
         conn = self.get_connection()
         try:
             if _is_uuid(name_or_uuid):
@@ -322,6 +341,11 @@ class Host(object):
         except libvirt.libvirtError as e:
             if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 return None
+            if is_connection_error(e):
+                self._lost()
+                raise exception.HypervisorUnavailable(
+                    uri=self._uri, reason='looking up domain %s: %s'
+                    % (name_or_uuid, e))
             raise
 
     def list_domains(self, flags=0):

@@ -109,6 +109,18 @@ class TestLifecycle(GuestTestCase):
         self.assertIn('Could not start instance g1: internal error',
                       str(error))
 
+    def test_lost_connection_is_hypervisor_unavailable(self):
+        guest = self.guest()
+        guest.launch()
+        self.conn.dead = True
+        for call in (guest.launch, guest.destroy, guest.undefine,
+                     guest.get_power_state):
+            error = self.assertRaises(exception.HypervisorUnavailable, call)
+            self.assertIsInstance(error, vguest.GuestConnectionLost)
+            self.assertIn('Connection to libvirt lost while trying to',
+                          str(error))
+            self.assertIn('instance g1: End of file', str(error))
+
     def test_shutdown(self):
         guest = self.guest()
         guest.launch()

@@ -339,6 +339,34 @@ class TestDomains(HostTestCase):
             self.assertRaises(libvirt.libvirtError,
                               self.host.lookup_domain, 'guest1')
 
+    def test_lookup_on_a_lost_connection(self):
+        self.host.define_domain(domain_xml(uuid=UUID))
+        self.fake.kill_daemon()
+        # The open connection fails (RPC error), then reconnecting does.
+        self.fake.connection.isAlive = lambda: 1
+        error = self.assertRaises(exception.HypervisorUnavailable,
+                                  self.host.lookup_domain, UUID)
+        self.assertIn('looking up domain %s: End of file' % UUID,
+                      str(error))
+        del self.fake.connection.isAlive
+        self.assertRaises(exception.HypervisorUnavailable,
+                          self.host.lookup_domain, UUID)
+        self.fake.restart_daemon()
+        self.assertEqual(UUID, self.host.lookup_domain(UUID).UUIDString())
+
+    def test_connection_errors(self):
+        rpc = fakelibvirt.make_error(
+            libvirt.VIR_ERR_INTERNAL_ERROR,
+            'internal error: client socket is closed',
+            domain=libvirt.VIR_FROM_RPC)
+        for error, lost in (
+                (fakelibvirt.daemon_gone_error(), True), (rpc, True),
+                (fakelibvirt.make_error(libvirt.VIR_ERR_NO_CONNECT, 'x'),
+                 True),
+                (fakelibvirt.make_error(libvirt.VIR_ERR_INTERNAL_ERROR, 'x'),
+                 False)):
+            self.assertEqual(lost, host.is_connection_error(error), error)
+
     def test_uuid_generated(self):
         dom = self.host.define_domain(domain_xml())
         self.assertIn('<uuid>%s</uuid>' % dom.UUIDString(), dom.XMLDesc())
