@@ -102,9 +102,13 @@ class TestGuestXMLCommand(test_base.FunctionalTestCase):
                          (dom.get('type'), dom.find('os/type').get('arch'),
                           dom.find('cpu').get('mode')))
 
-    def test_defines_nothing(self):
-        self.xml('--property', 'hw_emulation_architecture=aarch64')
+    def test_a_dry_run(self):
+        """Nothing defined, nothing created on the host."""
+        dom = self.xml('--property', 'hw_emulation_architecture=aarch64')
         self.assertEqual([], self.fake.connection.listAllDomains())
+        self.assertTrue(dom.findtext('os/nvram').startswith(
+            self.instances + '/'))
+        self.assertFalse(os.path.exists(self.instances))
 
     def test_aarch64_uefi_under_instances_path(self):
         dom = self.xml('--property', 'hw_emulation_architecture=arm64')
@@ -113,20 +117,22 @@ class TestGuestXMLCommand(test_base.FunctionalTestCase):
         nvram = dom.findtext('os/nvram')
         self.assertTrue(nvram.startswith(self.instances + '/'), nvram)
 
-    def test_instance_directory_ready_for_a_hand_define(self):
+    def test_prepare_dir_for_a_hand_define(self):
         """virsh define + start of the output needs the instance dir.
 
         libvirt creates the nvram and console log files, not their
-        directory: the command prepares it (empty), and nothing else.
+        directory: --prepare-dir creates it (empty), and nothing else.
         """
-        dom = self.xml('--property', 'hw_emulation_architecture=aarch64')
+        dom = self.xml('--property', 'hw_emulation_architecture=aarch64',
+                       '--prepare-dir')
         inst_dir = os.path.dirname(dom.findtext('os/nvram'))
         self.assertEqual(os.path.join(self.instances, dom.findtext('uuid')),
                          inst_dir)
         self.assertEqual([], os.listdir(inst_dir))
 
     def test_bad_input_prepares_no_directory(self):
-        self.refused('--property', 'hw_emulation_architecture=sparc9')
+        self.refused('--property', 'hw_emulation_architecture=sparc9',
+                     '--prepare-dir')
         self.assertFalse(os.path.exists(self.instances))
 
     def test_flavor_and_name(self):
