@@ -23,6 +23,7 @@ nothing: Python runs signal handlers in the main thread only.
 
 import contextlib
 import signal
+import sys
 import threading
 
 SIGNALS = frozenset((signal.SIGINT, signal.SIGTERM))
@@ -31,10 +32,14 @@ SIGNALS = frozenset((signal.SIGINT, signal.SIGTERM))
 EXIT_STATUS = {signal.SIGINT: 128 + signal.SIGINT,
                signal.SIGTERM: 128 + signal.SIGTERM}
 
-# Guards entered by the main thread and not left yet. A signal whose
-# Python handler runs inside a shield (it arrived just before the signals
-# were blocked) is dropped too.
+# Guards the main thread is in: shields (signals dropped) and deferrals
+# (signals held until the outermost one ends). Besides pthread_sigmask,
+# the handler itself obeys them: a signal may be taken by another thread
+# (one that does not block it) or have arrived just before the guard, and
+# Python then runs the handler in the main thread all the same.
 _shields = 0
+_deferrals = 0
+_held = []
 
 
 class Terminated(BaseException):
@@ -59,19 +64,53 @@ def is_interruption(exc):
     return signal_number(exc) is not None
 
 
+def set_outcome(exc, text):
+    """Say what the interrupted work did about it, e.g. what it undid.
+
+    The command's one line names it: ``emuvirt: interrupted: TEXT``.
+    """
+    exc.emuvirt_outcome = text
+
+
+def outcome(exc):
+    """The text :func:`set_outcome` gave ``exc``, or None."""
+    return getattr(exc, 'emuvirt_outcome', None)
+
+
+def message(prog, exc):
+    """The one line a command prints when ``exc`` stopped it."""
+    what = ('terminated' if signal_number(exc) == signal.SIGTERM
+            else 'interrupted')
+    text = outcome(exc)
+    return '%s: %s%s' % (prog, what, ': %s' % text if text else '')
+
+
+def exit_status(exc):
+    """130 for SIGINT, 143 for SIGTERM."""
+    return EXIT_STATUS[signal_number(exc)]
+
+
+def _exception(signum):
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 def _handler(signum, frame):
     if _shields:
         return
-    if signum == signal.SIGTERM:
-        raise Terminated()
-    raise KeyboardInterrupt()
+    if _deferrals:
+        _held.append(signum)
+        return
+    raise _exception(signum)
 
 
 def install():
     """Make SIGINT and SIGTERM raise (main thread only).
 
-    :returns: {signum: previous handler}, for :func:`restore`.
+    :returns: {signum: previous handler}, for :func:`restore` (empty
+        outside the main thread, where handlers cannot be set).
     """
+    if not _in_main_thread():
+        return {}
     return {signum: signal.signal(signum, _handler)
             for signum in sorted(SIGNALS)}
 
@@ -86,6 +125,17 @@ def _in_main_thread():
     return threading.current_thread() is threading.main_thread()
 
 
+def pending():
+    """Whether a SIGINT or SIGTERM waits behind a guard.
+
+    A long wait inside a guard (libvirt gone for a while) can end early
+    when the user insists.
+    """
+    if not _in_main_thread():
+        return False
+    return bool(SIGNALS & signal.sigpending())
+
+
 def _drain():
     """Consume SIGINT/SIGTERM pending while they were blocked."""
     while signal.sigtimedwait(SIGNALS, 0) is not None:
@@ -94,13 +144,15 @@ def _drain():
 
 @contextlib.contextmanager
 def _blocked(drop):
-    global _shields
+    global _shields, _deferrals
     if not _in_main_thread():
         yield
         return
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     if drop:
         _shields += 1
+    else:
+        _deferrals += 1
     try:
         yield
     finally:
@@ -110,8 +162,14 @@ def _blocked(drop):
         finally:
             if drop:
                 _shields -= 1
+            else:
+                _deferrals -= 1
             # Unblocking delivers what is pending (deferred only).
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if not (_shields or _deferrals) and _held:
+            signum = _held[0]
+            del _held[:]
+            raise _exception(signum)
 
 
 def shielded():
@@ -122,3 +180,22 @@ def shielded():
 def deferred():
     """Run a step with SIGINT/SIGTERM blocked; deliver them after it."""
     return _blocked(drop=False)
+
+
+def run_command(prog, body):
+    """``body()``, the work of command ``prog``, stopped cleanly.
+
+    SIGINT and SIGTERM raise (see :func:`install`) and end the command
+    with one line on stderr (:func:`message`) and status 130 or 143,
+    never a traceback.
+
+    :returns: what ``body()`` returns, or the exit status.
+    """
+    handlers = install()
+    try:
+        return body()
+    except (KeyboardInterrupt, Terminated) as e:
+        print(message(prog, e), file=sys.stderr)
+        return exit_status(e)
+    finally:
+        restore(handlers)

@@ -18,6 +18,7 @@ from oslo_log import log as logging
 from emuvirt.compute import manager
 from emuvirt import conf
 from emuvirt import exception
+from emuvirt import interrupt
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +30,12 @@ CLI_OPTS = [
 
 
 def main(argv=None):
+    # Until the service's own handlers are in place (they stop it between
+    # cycles), SIGINT and SIGTERM end it with one line.
+    return interrupt.run_command('emuvirt-compute', lambda: _main(argv))
+
+
+def _main(argv):
     argv = sys.argv if argv is None else argv
     conf.CONF.register_cli_opts(CLI_OPTS)
     try:

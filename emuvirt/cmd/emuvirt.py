@@ -37,6 +37,13 @@ def build_parser():
 
 
 def main(argv=None):
+    # Ctrl-C and SIGTERM unwind like an error (what was made is undone on
+    # the way out) and end with one line, status 130 or 143.
+    from emuvirt import interrupt
+    return interrupt.run_command('emuvirt', lambda: _main(argv))
+
+
+def _main(argv):
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:

@@ -28,6 +28,7 @@ import libvirt
 
 from emuvirt.cmd import common
 from emuvirt import exception
+from emuvirt import interrupt
 from emuvirt.virt.libvirt import host as vhost
 from emuvirt.virt.libvirt import image_props
 from emuvirt.virt.libvirt import machine_type
@@ -200,6 +201,10 @@ def build_parser():
 
 
 def main(argv=None):
+    return interrupt.run_command(PROG, lambda: _main(argv))
+
+
+def _main(argv):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         common.load_config(args, PROG)

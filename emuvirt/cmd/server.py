@@ -6,32 +6,27 @@ NAME is a guest's name or UUID; domains emuvirt did not define are never
 touched.
 
 With Placement configured (``[placement]auth_type``), ``create`` claims the
-flavor's resources for the guest before defining it and ``delete`` releases
-them; a create that fails releases its claim too. Without Placement it
-creates the guest with no claim and says so.
+flavor's resources for the guest before defining it and ``delete``
+releases them; a create that fails or is interrupted releases its claim
+too. Without Placement it creates the guest with no claim and says so.
+
+This module parses arguments and prints; what happens to a guest is
+:class:`emuvirt.compute.api.ComputeAPI`'s.
 """
 
 import re
 import sys
-import time
 
-import libvirt
-from oslo_utils import excutils
 from oslo_utils import uuidutils
 
 from emuvirt.cmd import common
+from emuvirt.compute import api as compute_api
 from emuvirt import conf
-from emuvirt import exception
-from emuvirt.scheduler.client import report
-from emuvirt.scheduler import request_filter
-from emuvirt.virt import driver
-from emuvirt.virt.libvirt import instance_files
 
 CONF = conf.CONF
 
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+-]{0,62}$')
 DEFAULT_WAIT_TIMEOUT = 300
-POLL_INTERVAL = 0.2
 # stop: repeat the power-off request this often (a guest still booting may
 # miss the first one).
 STOP_RETRY_INTERVAL = 10
@@ -113,20 +108,16 @@ _seconds.__name__ = 'number of seconds'
 def run(args):
     """Run the chosen action; libvirt and OS errors become one line."""
     try:
-        return args.server_func(args)
-    except libvirt.libvirtError as e:
-        raise common.CommandError(reason='libvirt: %s' % e)
+        return args.server_func(compute_api.ComputeAPI(CONF), args)
     except OSError as e:
         raise common.CommandError(reason=str(e))
-
-
-def _driver():
-    drv = driver.load_compute_driver()
-    if not hasattr(drv, 'find_instance'):
-        raise common.CommandError(
-            reason="server commands need a libvirt compute driver; option "
-                   "[DEFAULT]compute_driver is '%s'" % CONF.compute_driver)
-    return drv
+    except Exception as e:
+        # A libvirtError, named without importing libvirt here: if the
+        # module was never imported, no error of its can occur.
+        libvirt = sys.modules.get('libvirt')
+        if libvirt is not None and isinstance(e, libvirt.libvirtError):
+            raise common.CommandError(reason='libvirt: %s' % e)
+        raise
 
 
 def _note(text):
@@ -147,111 +138,34 @@ def _check_name(name):
     return name
 
 
-def _create(args):
+def _create(api, args):
     if args.wait_for is not None and not args.wait:
         raise common.CommandError(reason='--wait-for needs --wait')
     name = _check_name(args.name)
     instance, image_meta = common.build_instance(args, name=name)
-    drv = _driver()
-    if drv.host.lookup_domain(name) is not None:
-        raise common.CommandError(
-            reason="server name '%s': a guest of that name exists" % name)
-    # Every decision first: bad input fails before anything is claimed.
-    plan = drv.plan_guest(instance, image_meta)
-    client = report.get_client(CONF, nodename=CONF.host)
-    if client is None:
+    created = api.create(instance, image_meta)
+    if not created.claimed:
         _note('no Placement configured ([placement]auth_type is unset): '
               'no resources claimed for %s' % name)
-    else:
-        resources = request_filter.resources_from_flavor(instance.flavor)
-        if not instance.image_path:
-            resources.pop('DISK_GB', None)
-        client.claim(instance.uuid, resources)
-    try:
-        drv.spawn(None, instance, image_meta, [], None, None)
-    except BaseException:
-        with excutils.save_and_reraise_exception():
-            if client is not None:
-                _release(client, instance)
     print('created %s: %s, %s guest, machine %s'
-          % (name, instance.uuid, plan.profile.arch, plan.machine))
+          % (name, instance.uuid, created.plan.profile.arch,
+             created.plan.machine))
     if args.wait:
-        _wait(drv, instance, args.wait_for, args.timeout)
-    return 0
-
-
-def _release(client, instance):
-    try:
-        client.release(instance.uuid)
-    except exception.EmuvirtException as e:
-        _note('could not release the resources claimed for %s: %s'
-              % (instance.uuid, e))
-
-
-def _wait(drv, instance, text, timeout):
-    start = time.monotonic()
-    deadline = start + timeout
-    log = drv.get_console_log_path(instance) if text else None
-    searcher = _Searcher(text) if text else None
-    while True:
-        running = drv.get_info(instance).state == driver.RUNNING
-        if searcher is None and running:
-            print('%s is running' % instance.name)
-            return
-        if searcher is not None and searcher.feed(log):
+        # Shown as it happens: the wait may be long.
+        sys.stdout.flush()
+        waited = api.wait(instance, args.wait_for, args.timeout)
+        if args.wait_for:
             print("%s: '%s' on the console after %.1f s"
-                  % (instance.name, text, time.monotonic() - start))
-            return
-        if searcher is not None and not running:
-            raise common.CommandError(
-                reason="%s stopped before '%s' showed on its console (see "
-                       "emuvirt server console-log %s)"
-                       % (instance.name, text, instance.name))
-        if time.monotonic() >= deadline:
-            raise exception.WaitTimeout(
-                seconds=timeout, what="%s to %s" % (
-                    instance.name, "show '%s' on its console" % text
-                    if text else 'run'))
-        time.sleep(POLL_INTERVAL)
-
-
-class _Searcher(object):
-    """Finds a text in a growing file, reading each byte once."""
-
-    def __init__(self, text):
-        self.needle = text.encode()
-        self.offset = 0
-        self.tail = b''
-
-    def feed(self, path):
-        try:
-            with open(path, 'rb') as f:
-                f.seek(self.offset)
-                data = f.read()
-        except FileNotFoundError:
-            return False
-        self.offset += len(data)
-        window = self.tail + data
-        # Keep enough to find a needle split across two reads.
-        self.tail = window[-len(self.needle):]
-        # Escapes (colours) may sit inside the text; match the clean form.
-        return (self.needle in window or
-                self.needle.decode() in instance_files.clean_console_text(
-                    window))
+                  % (name, args.wait_for, waited))
+        else:
+            print('%s is running' % name)
+    return 0
 
 
 # -- queries ------------------------------------------------------------------
 
-def _state(drv, instance):
-    return driver.STATE_MAP.get(drv.get_info(instance).state, 'unknown')
-
-
-def _list(args):
-    drv = _driver()
-    rows = [(r.name, r.uuid, r.guest_arch,
-             driver.STATE_MAP.get(g.get_power_state(), 'unknown'))
-            for g, r in drv.list_guests()]
-    _table(('NAME', 'UUID', 'ARCH', 'STATE'), sorted(rows))
+def _list(api, args):
+    _table(('NAME', 'UUID', 'ARCH', 'STATE'), sorted(api.list()))
     return 0
 
 
@@ -263,17 +177,17 @@ def _table(header, rows):
                         for v, w in zip(row, widths)).rstrip())
 
 
-def _show(args):
-    drv = _driver()
-    instance = drv.find_instance(args.name)
+def _show(api, args):
+    details = api.show(args.name)
+    instance = details.instance
     flavor = instance.flavor
     props = instance.image_meta.properties.to_dict()
     fields = [
         ('name', instance.name),
         ('uuid', instance.uuid),
-        ('arch', drv.guest_arch(instance.image_meta.properties)),
+        ('arch', details.arch),
         ('machine type', instance.machine_type),
-        ('state', _state(drv, instance)),
+        ('state', details.state),
         ('flavor', 'vcpus=%d,ram=%d,disk=%d' % (
             flavor.vcpus, flavor.memory_mb, flavor.root_gb)),
         ('properties', ' '.join('%s=%s' % (k, props[k])
@@ -281,8 +195,8 @@ def _show(args):
         ('image', instance.image_path),
         ('kernel', instance.kernel_path),
         ('ramdisk', instance.ramdisk_path),
-        ('console log', drv.get_console_log_path(instance)),
-        ('instance dir', instance_files.instance_dir(instance)),
+        ('console log', details.console_log),
+        ('instance dir', details.instance_dir),
     ]
     for key, value in fields:
         if value is not None:
@@ -290,11 +204,8 @@ def _show(args):
     return 0
 
 
-def _console_log(args):
-    drv = _driver()
-    text = drv.get_console_output(None, drv.find_instance(args.name))
-    if args.lines:
-        text = ''.join(text.splitlines(True)[-args.lines:])
+def _console_log(api, args):
+    text = api.console_output(args.name, args.lines)
     sys.stdout.write(text)
     if text and not text.endswith('\n'):
         sys.stdout.write('\n')
@@ -303,45 +214,35 @@ def _console_log(args):
 
 # -- power and delete ---------------------------------------------------------
 
-def _stop(args):
-    drv = _driver()
-    instance = drv.find_instance(args.name)
-    if drv.get_info(instance).state == driver.SHUTDOWN:
+def _stop(api, args):
+    instance, was_running = api.stop(args.name, args.timeout,
+                                     retry_interval=STOP_RETRY_INTERVAL)
+    if was_running:
+        print('stopped %s' % instance.name)
+    else:
         print('%s is already stopped' % instance.name)
-        return 0
-    timeout = (CONF.libvirt.shutdown_timeout if args.timeout is None
-               else args.timeout)
-    drv.power_off(instance, timeout=timeout,
-                  retry_interval=STOP_RETRY_INTERVAL)
-    print('stopped %s' % instance.name)
     return 0
 
 
-def _start(args):
-    drv = _driver()
-    instance = drv.find_instance(args.name)
-    drv.power_on(None, instance, None)
-    print('started %s' % instance.name)
+def _start(api, args):
+    print('started %s' % api.start(args.name).name)
     return 0
 
 
-def _reboot(args):
-    drv = _driver()
-    instance = drv.find_instance(args.name)
-    if args.timeout is not None:
-        CONF.set_override('shutdown_timeout', int(args.timeout), 'libvirt')
-    drv.reboot(None, instance, None, 'HARD' if args.hard else 'SOFT')
+def _reboot(api, args):
+    instance = api.reboot(args.name, hard=args.hard, timeout=args.timeout)
     print('rebooted %s' % instance.name)
     return 0
 
 
-def _delete(args):
-    drv = _driver()
-    instance = drv.find_instance(args.name)
-    drv.destroy(None, instance)
-    client = report.get_client(CONF, nodename=CONF.host)
-    if client is not None and client.release(instance.uuid):
-        print('deleted %s; released its resources' % instance.name)
+def _delete(api, args):
+    deleted = api.delete(args.name)
+    name = deleted.instance.name
+    if deleted.release_error is not None:
+        print('deleted %s; Placement did not take the release of its '
+              'resources, emuvirt-compute will send it' % name)
+    elif deleted.released:
+        print('deleted %s; released its resources' % name)
     else:
-        print('deleted %s' % instance.name)
+        print('deleted %s' % name)
     return 0

@@ -33,6 +33,7 @@ from oslo_upgradecheck import upgradecheck
 
 from emuvirt import conf
 from emuvirt import exception
+from emuvirt import interrupt
 from emuvirt.virt.libvirt import host as vhost
 from emuvirt.virt.libvirt import machine_type
 from emuvirt.virt.libvirt import records
@@ -144,6 +145,10 @@ COMMAND_OPT = cfg.SubCommandOpt('command', handler=_add_parsers)
 
 
 def main(argv=None):
+    return interrupt.run_command(PROG, lambda: _main(argv))
+
+
+def _main(argv):
     argv = sys.argv if argv is None else argv
     # The sub-command is registered for this run only, so that it never
     # becomes a required argument of another parse in the same process.

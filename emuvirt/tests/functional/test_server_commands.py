@@ -29,6 +29,7 @@ class ServerTestCase(test_base.FunctionalTestCase):
         super().setUp()
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.instances = os.path.join(self.tmp, 'instances')
+        self.state_dir = os.path.join(self.tmp, 'state')
         self.useFixture(test_guest_xml_cmd.RootLoggerState())
         self.fake = self.use_host('x86_64')
         self.conn = self.fake.connection
@@ -44,9 +45,9 @@ class ServerTestCase(test_base.FunctionalTestCase):
     def write_config(self):
         path = os.path.join(self.tmp, 'emuvirt.conf')
         with open(path, 'w') as f:
-            f.write('[DEFAULT]\nhost = testhost\n'
+            f.write('[DEFAULT]\nhost = testhost\nstate_path = %s\n'
                     '[libvirt]\ninstances_path = %s\nshutdown_timeout = 1\n'
-                    % self.instances + self.config_text)
+                    % (self.state_dir, self.instances) + self.config_text)
         return path
 
     def run_cmd(self, *argv):

@@ -22,7 +22,8 @@ LOG_RECORD = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ .*\n',
                         re.MULTILINE)
 
 
-class TestServerClaims(test_server_commands.ServerTestCase):
+class ClaimsTestCase(test_server_commands.ServerTestCase):
+    """The fake libvirt host 'testhost' with its provider in Placement."""
 
     def setUp(self):
         super().setUp()
@@ -58,6 +59,9 @@ class TestServerClaims(test_server_commands.ServerTestCase):
     def allocations(self, uuid):
         return self.api('GET', '/allocations/%s' % uuid,
                         expect=200).json()['allocations']
+
+
+class TestServerClaims(ClaimsTestCase):
 
     def test_create_claims_and_delete_releases(self):
         out, err = self.create('g1', '--flavor', 'vcpus=2,ram=512')

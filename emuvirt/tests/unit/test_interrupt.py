@@ -73,6 +73,40 @@ class InterruptTestCase(testtools.TestCase):
             interrupt._handler(signal.SIGINT, None)
             interrupt._handler(signal.SIGTERM, None)
 
+    def test_handler_inside_a_deferral_holds_the_signal(self):
+        # Taken by another thread (one that does not block it), the signal
+        # still waits for the step to end.
+        done = []
+
+        def step():
+            with interrupt.deferred():
+                interrupt._handler(signal.SIGTERM, None)
+                done.append(True)
+        self.assertRaises(interrupt.Terminated, step)
+        self.assertEqual([True], done)
+        # Delivered once.
+        with interrupt.deferred():
+            pass
+
+    def test_messages(self):
+        error = KeyboardInterrupt()
+        self.assertEqual('emuvirt: interrupted',
+                         interrupt.message('emuvirt', error))
+        interrupt.set_outcome(error, 'removed what it made')
+        self.assertEqual('emuvirt: interrupted: removed what it made',
+                         interrupt.message('emuvirt', error))
+        self.assertEqual('emuvirt-manage: terminated',
+                         interrupt.message('emuvirt-manage',
+                                           interrupt.Terminated()))
+        self.assertEqual(143, interrupt.exit_status(interrupt.Terminated()))
+
+    def test_pending(self):
+        self.assertFalse(interrupt.pending())
+        with interrupt.shielded():
+            self.send(signal.SIGINT)
+            self.assertTrue(interrupt.pending())
+        self.assertFalse(interrupt.pending())
+
     def test_other_threads_are_not_blocked(self):
         masks = []
 

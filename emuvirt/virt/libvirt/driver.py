@@ -289,8 +289,9 @@ class LibvirtDriver(driver.ComputeDriver):
 
         A lost connection (HypervisorUnavailable, ``error`` if it already
         happened once) is retried about once a second, each time on a new
-        connection, for ``[libvirt]reconnect_timeout`` seconds; then the
-        last error propagates.
+        connection, for ``[libvirt]reconnect_timeout`` seconds, or until a
+        SIGINT/SIGTERM held off by :mod:`emuvirt.interrupt` waits; then
+        the last error propagates.
         """
         timeout = CONF.libvirt.reconnect_timeout
         deadline = time.monotonic() + timeout
@@ -302,7 +303,9 @@ class LibvirtDriver(driver.ComputeDriver):
                 except exception.HypervisorUnavailable as e:
                     error = e
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            # A Ctrl-C held off by a guard ends the wait (not the rest of
+            # the cleanup).
+            if remaining <= 0 or interrupt.pending():
                 raise error
             if not warned:
                 LOG.warning('Cannot %s %s yet: %s; trying again for up to '
@@ -470,6 +473,14 @@ class LibvirtDriver(driver.ComputeDriver):
             return metadata.BrokenRecord(
                 uuid=guest.uuid, name=guest.name,
                 reason=e.kwargs['reason']).to_instance()
+
+    @staticmethod
+    def instance_dir(instance):
+        """Where the instance's files live (see instance_files)."""
+        return instance_files.instance_dir(instance)
+
+    #: Console bytes as text, terminal escapes removed.
+    clean_console_text = staticmethod(instance_files.clean_console_text)
 
     def get_console_log_path(self, instance):
         path = self._get_guest(instance).get_console_log_path()

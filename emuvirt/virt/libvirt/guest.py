@@ -118,8 +118,9 @@ class Guest(object):
             try:
                 self._domain.destroyFlags(0)
             except libvirt.libvirtError as e:
-                # It may have stopped by itself meanwhile.
-                if self.is_active():
+                # It may have stopped by itself meanwhile (unless the
+                # connection is gone: then nobody can tell).
+                if vhost.is_connection_error(e) or self.is_active():
                     raise _failed('destroy', self.name, e)
 
     def undefine(self):
