@@ -286,7 +286,7 @@ class ComputeAPI(object):
 
         :returns: :class:`Deleted`.
         """
-        instance = self.driver.find_instance(name_or_uuid)
+        instance = self._find_any(name_or_uuid)
         result = Deleted(instance=instance)
         deleted = False
         try:
@@ -348,7 +348,7 @@ class ComputeAPI(object):
 
         :returns: (Instance, whether it was running).
         """
-        instance = self.driver.find_instance(name_or_uuid)
+        instance = self._find_any(name_or_uuid)
         if self.driver.get_info(instance).state == virt_driver.SHUTDOWN:
             return instance, False
         if timeout is None:
@@ -358,12 +358,12 @@ class ComputeAPI(object):
         return instance, True
 
     def start(self, name_or_uuid):
-        instance = self.driver.find_instance(name_or_uuid)
+        instance = self._find_any(name_or_uuid)
         self.driver.power_on(None, instance, None)
         return instance
 
     def reboot(self, name_or_uuid, hard=False, timeout=None):
-        instance = self.driver.find_instance(name_or_uuid)
+        instance = self._find_any(name_or_uuid)
         if timeout is not None:
             self.conf.set_override('shutdown_timeout', int(timeout),
                                    'libvirt')
@@ -373,7 +373,16 @@ class ComputeAPI(object):
     # -- queries --------------------------------------------------------------
 
     def find(self, name_or_uuid):
+        """The Instance of a guest (RecordBroken if it cannot be read)."""
         return self.driver.find_instance(name_or_uuid)
+
+    def _find_any(self, name_or_uuid):
+        """The Instance of a guest, even one whose record is damaged.
+
+        For a damaged record it has only the domain's UUID and name:
+        enough to power the guest or delete it.
+        """
+        return self.driver.find_instance(name_or_uuid, broken_ok=True)
 
     def list(self):
         """[(name, uuid, guest arch, state)] of emuvirt's guests."""
@@ -396,7 +405,7 @@ class ComputeAPI(object):
     def console_output(self, name_or_uuid, lines=None):
         """The end of a guest's console log, the last ``lines`` only."""
         drv = self.driver
-        text = drv.get_console_output(None, drv.find_instance(name_or_uuid))
+        text = drv.get_console_output(None, self._find_any(name_or_uuid))
         if lines:
             text = ''.join(text.splitlines(True)[-lines:])
         return text

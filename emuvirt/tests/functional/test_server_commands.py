@@ -16,8 +16,10 @@ from lxml import etree
 
 from emuvirt.cmd import emuvirt as emuvirt_cmd
 from emuvirt.tests.fixtures import fakelibvirt
+from emuvirt.tests.fixtures import guests
 from emuvirt.tests.functional import test_base
 from emuvirt.tests.functional import test_guest_xml_cmd
+from emuvirt.virt.libvirt import host as vhost
 
 NOTE = ('emuvirt: note: no Placement configured ([placement]auth_type is '
         'unset): no resources claimed for %s\n')
@@ -385,6 +387,16 @@ class TestPowerAndDelete(ServerTestCase):
         for name in ('g1', 'fw'):
             self.assertEqual(('deleted %s\n' % name, ''),
                              self.ok('delete', name))
+        self.assertNothingLeft()
+
+    def test_a_guest_with_a_damaged_record_can_be_deleted(self):
+        self.create('bad')
+        guests.corrupt(vhost.Host(), self.domain('bad'),
+                       'flavor-not-a-number')
+        self.assertIn('emuvirt record that cannot be read',
+                      self.refused('show', 'bad'))
+        self.assertEqual(('stopped bad\n', ''), self.ok('stop', 'bad'))
+        self.assertEqual(('deleted bad\n', ''), self.ok('delete', 'bad'))
         self.assertNothingLeft()
 
     def test_delete_by_uuid(self):
