@@ -48,7 +48,6 @@ from oslo_log import log as logging
 from emuvirt.compute import ledger as ledger_mod
 from emuvirt import exception
 from emuvirt import interrupt
-from emuvirt.objects import instance as instance_obj
 from emuvirt.scheduler.client import report
 from emuvirt.scheduler import request_filter
 from emuvirt.virt import driver as virt_driver
@@ -228,8 +227,11 @@ class ComputeAPI(object):
             self._record_undo(uuid, gone, release_error)
         if not gone:
             return ('server create left domain %s defined (libvirt '
-                    'unreachable); emuvirt-compute removes it'
-                    % instance.name)
+                    'unreachable); %s' % (
+                        instance.name, 'emuvirt-compute removes it'
+                        if progress.claim is not None else
+                        "remove it with 'emuvirt server delete %s'"
+                        % instance.name))
         if release_error is not None:
             return (UNDONE + '; emuvirt-compute releases its Placement '
                     'claim (Placement unreachable)')
@@ -287,13 +289,15 @@ class ComputeAPI(object):
         :returns: :class:`Deleted`.
         """
         instance = self._find_any(name_or_uuid)
+        # [placement] is read (and checked) before anything is deleted.
+        client = self.reportclient
         result = Deleted(instance=instance)
         deleted = False
         try:
             with interrupt.deferred():
                 self.driver.destroy(None, instance)
                 deleted = True
-                if self.reportclient is not None:
+                if client is not None:
                     self._release_deleted(result)
         except BaseException as e:
             if deleted and interrupt.is_interruption(e):
@@ -330,6 +334,9 @@ class ComputeAPI(object):
         :returns: the UUIDs whose domain was removed.
         :raises: HypervisorUnavailable when libvirt cannot be reached.
         """
+        # The object model loads only when there is something to remove.
+        from emuvirt.objects import instance as instance_obj
+
         removed = []
         for uuid in sorted(self.ledger.stale_claims()):
             if not self.driver.domain_exists(uuid):
