@@ -18,9 +18,10 @@ import os
 
 from emuvirt import conf
 from emuvirt import exception
-from emuvirt.objects import flavor as flavor_obj
-from emuvirt.objects import image_meta as image_meta_obj
-from emuvirt.objects import instance as instance_obj
+
+# The versioned objects (emuvirt.objects) are imported by the functions
+# that build them: oslo.versionedobjects loads oslo.messaging and eventlet,
+# which commands that never build an object (server list) need not pay for.
 
 
 class CommandError(exception.Invalid):
@@ -48,7 +49,10 @@ def load_config(args, prog):
         argv.append('--debug')
     conf.parse_args(argv, prog=prog)
     if not args.debug:
-        # A command reports on stdout; its log says only what went wrong.
+        # A command reports on stdout; its log says only what went wrong,
+        # its own and that of the libraries it loads later (on first use,
+        # e.g. oslo.service's "Loading backend" note).
+        logging.getLogger().setLevel(logging.WARNING)
         logging.getLogger('emuvirt').setLevel(logging.WARNING)
 
 
@@ -138,6 +142,7 @@ def read_property_file(path):
             text = f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise CommandError(reason='%s: cannot read: %s' % (path, e))
+    from emuvirt.objects import image_meta as image_meta_obj
     if path.endswith('.json'):
         props = _parse_properties_json(text, path)
     else:
@@ -180,6 +185,9 @@ def _disk_format(path):
 
 def build_instance(args, name=None):
     """Instance + ImageMeta from the image arguments, checked strictly."""
+    from emuvirt.objects import flavor as flavor_obj
+    from emuvirt.objects import image_meta as image_meta_obj
+    from emuvirt.objects import instance as instance_obj
     given = parse_properties(args.property)
     if args.ramdisk and not args.kernel:
         raise CommandError(reason='--ramdisk needs --kernel')

@@ -1,16 +1,27 @@
 """The ``emuvirt`` command: one front for every subcommand."""
 
 import argparse
+import importlib
 import sys
 
 from emuvirt.cmd import common
-from emuvirt.cmd import guest_xml
-from emuvirt.cmd import hostcaps
-from emuvirt.cmd import scheduler
-from emuvirt.cmd import server
 from emuvirt import exception
 
-SUBCOMMANDS = (guest_xml, server, hostcaps, scheduler)
+# (name, module, help) of each subcommand, in the order --help lists them.
+# A module is imported only when its subcommand is chosen: a command does
+# not load what the others need (Placement's client, the object model, the
+# XML generator).  The help is the one the module's add_parser() gives its
+# subcommand (a unit test keeps them equal).
+SUBCOMMANDS = (
+    ('guest-xml', 'emuvirt.cmd.guest_xml',
+     'print the domain XML a spawn would define (a dry run: defines and '
+     'creates nothing)'),
+    ('server', 'emuvirt.cmd.server', 'create and manage guests'),
+    ('host-capabilities', 'emuvirt.cmd.hostcaps',
+     'show which guest architectures this host can run, and its traits'),
+    ('scheduler', 'emuvirt.cmd.scheduler',
+     'ask Placement where a guest could run'),
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,7 +34,36 @@ class _Parser(argparse.ArgumentParser):
                   % (where, message, self.prog))
 
 
-def build_parser():
+class _NoCommand(Exception):
+    pass
+
+
+class _CommandFinder(argparse.ArgumentParser):
+    """Finds the subcommand in a command line, as the real parser would."""
+
+    def error(self, message):
+        raise _NoCommand()
+
+
+def _chosen_command(argv):
+    """The subcommand ``argv`` names, or None (the parser then reports)."""
+    finder = _CommandFinder(add_help=False)
+    common.add_config_arguments(finder)
+    finder.add_argument('command', nargs='?')
+    try:
+        return finder.parse_known_args(argv)[0].command
+    except _NoCommand:
+        return None
+
+
+def build_parser(argv=None):
+    """The ``emuvirt`` parser, complete for the subcommand ``argv`` names.
+
+    The other subcommands are there by name and help only, with no
+    arguments: their modules are not imported. Without ``argv`` every
+    subcommand is complete.
+    """
+    chosen = None if argv is None else _chosen_command(argv)
     parser = _Parser(
         prog='emuvirt',
         description='Run foreign-architecture guests under QEMU emulation.')
@@ -31,8 +71,11 @@ def build_parser():
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND',
                                        parser_class=_Parser)
     subparsers.required = True
-    for module in SUBCOMMANDS:
-        module.add_parser(subparsers)
+    for name, module, help in SUBCOMMANDS:
+        if argv is None or name == chosen:
+            importlib.import_module(module).add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=help)
     return parser
 
 
@@ -44,8 +87,8 @@ def main(argv=None):
 
 
 def _main(argv):
-    parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         common.load_config(args, 'emuvirt')
         return args.func(args)

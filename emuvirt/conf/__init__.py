@@ -1,9 +1,16 @@
 """emuvirt configuration.
 
-Importing this package registers every option group on ``CONF``::
+Importing this package registers every option group on ``CONF``, but
+``[placement]``::
 
     from emuvirt import conf
     CONF = conf.CONF
+
+``[placement]`` holds keystoneauth1's options, and importing keystoneauth1
+(with requests) costs more than most commands take to run: the code that
+talks to Placement (:mod:`emuvirt.scheduler.client.report`) registers the
+group when it first reads it, with :func:`register_placement_opts`, which
+also checks its values.
 
 ``CONF`` is emuvirt's own ``ConfigOpts``, not oslo.config's global
 ``cfg.CONF``: a Nova process that imports emuvirt's modules (the Nova
@@ -25,12 +32,14 @@ from emuvirt.conf import compute
 from emuvirt.conf import default
 from emuvirt.conf import emulation
 from emuvirt.conf import libvirt
-from emuvirt.conf import placement
 from emuvirt.conf import validate
 
 CONF = cfg.ConfigOpts()
 
-MODULES = (default, libvirt, emulation, placement, compute)
+# The groups registered on import ([placement]: register_placement_opts).
+MODULES = (default, libvirt, emulation, compute)
+
+PLACEMENT_GROUP = 'placement'
 
 for _module in MODULES:
     _module.register_opts(CONF)
@@ -60,3 +69,16 @@ def parse_args(argv, prog='emuvirt', default_config_files=None,
     if check:
         validate.validate(CONF)
     logging.setup(CONF, prog)
+
+
+def register_placement_opts(conf=CONF):
+    """Register the ``[placement]`` group on ``conf`` unless it has one.
+
+    Its values are checked as :func:`parse_args` checks the others.
+
+    :raises: ConfigOptionInvalid naming the option for a bad value.
+    """
+    if PLACEMENT_GROUP not in conf:
+        from emuvirt.conf import placement
+        placement.register_opts(conf)
+    validate.check_group(conf, PLACEMENT_GROUP)

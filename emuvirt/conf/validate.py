@@ -9,8 +9,8 @@ stops with one clear line.
 from oslo_config import cfg
 from oslo_config import types
 
+from emuvirt import architecture
 from emuvirt import exception
-from emuvirt.objects import fields
 
 
 class ArchitectureType(types.String):
@@ -22,7 +22,7 @@ class ArchitectureType(types.String):
     def __call__(self, value):
         value = super().__call__(value)
         try:
-            return fields.Architecture.canonicalize(value)
+            return architecture.canonicalize(value)
         except exception.InvalidArchitectureName:
             raise ValueError("'%s' is not a known architecture name" % value)
 
@@ -49,7 +49,7 @@ def _arch_map(conf, group, name, value_name):
                 name=opt, reason="entry '%s' is not of the form arch=%s" % (
                     entry, value_name))
         try:
-            arch = fields.Architecture.canonicalize(arch, what=opt)
+            arch = architecture.canonicalize(arch, what=opt)
         except exception.InvalidArchitectureName:
             raise exception.ConfigOptionInvalid(
                 name=opt, reason="entry '%s': '%s' is not a known "
@@ -90,6 +90,16 @@ def _check_values(conf):
         if isinstance(value, cfg.ConfigOpts.GroupAttr):
             for opt_name in sorted(value):
                 _read(value, name, opt_name)
+
+
+def check_group(conf, group):
+    """Read every option of ``group`` once (see :func:`validate`).
+
+    :raises: ConfigOptionInvalid naming the option for a bad value.
+    """
+    values = _read(conf, 'DEFAULT', group)
+    for opt_name in sorted(values):
+        _read(values, group, opt_name)
 
 
 def _read(mapping, group_name, name):

@@ -2,9 +2,7 @@
 
 The central one is :class:`Architecture`: canonical CPU architecture names
 (Nova's list plus ``riscv64``) and the aliases distributions and tools use
-for them. Every module that takes an architecture name from outside (image
-property, option, command line, libvirt) passes it through
-:meth:`Architecture.canonicalize`.
+for them, from :mod:`emuvirt.architecture`.
 """
 
 import uuid
@@ -13,6 +11,7 @@ from oslo_utils import strutils
 from oslo_utils import uuidutils
 from oslo_versionedobjects import fields
 
+from emuvirt import architecture
 from emuvirt import exception
 
 # Re-export the generic fields so object modules import one module.
@@ -35,93 +34,23 @@ class BaseEmuvirtEnum(fields.Enum):
 
 
 class Architecture(BaseEmuvirtEnum):
-    """Canonical CPU architecture names, as libvirt and ``uname -m`` use."""
+    """Canonical CPU architecture names, as libvirt and ``uname -m`` use.
 
-    ALPHA = 'alpha'
-    ARMV6 = 'armv6'
-    ARMV7 = 'armv7l'
-    ARMV7B = 'armv7b'
-    AARCH64 = 'aarch64'
-    CRIS = 'cris'
-    I686 = 'i686'
-    IA64 = 'ia64'
-    LM32 = 'lm32'
-    M68K = 'm68k'
-    MICROBLAZE = 'microblaze'
-    MICROBLAZEEL = 'microblazeel'
-    MIPS = 'mips'
-    MIPSEL = 'mipsel'
-    MIPS64 = 'mips64'
-    MIPS64EL = 'mips64el'
-    OPENRISC = 'openrisc'
-    PARISC = 'parisc'
-    PARISC64 = 'parisc64'
-    PPC = 'ppc'
-    PPCLE = 'ppcle'
-    PPC64 = 'ppc64'
-    PPC64LE = 'ppc64le'
-    PPCEMB = 'ppcemb'
-    RISCV64 = 'riscv64'
-    S390 = 's390'
-    S390X = 's390x'
-    SH4 = 'sh4'
-    SH4EB = 'sh4eb'
-    SPARC = 'sparc'
-    SPARC64 = 'sparc64'
-    UNICORE32 = 'unicore32'
-    X86_64 = 'x86_64'
-    XTENSA = 'xtensa'
-    XTENSAEB = 'xtensaeb'
+    The names, aliases and checks are :mod:`emuvirt.architecture`'s.
+    """
 
-    ALL = (
-        ALPHA, ARMV6, ARMV7, ARMV7B, AARCH64, CRIS, I686, IA64, LM32, M68K,
-        MICROBLAZE, MICROBLAZEEL, MIPS, MIPSEL, MIPS64, MIPS64EL, OPENRISC,
-        PARISC, PARISC64, PPC, PPCLE, PPC64, PPC64LE, PPCEMB, RISCV64, S390,
-        S390X, SH4, SH4EB, SPARC, SPARC64, UNICORE32, X86_64, XTENSA,
-        XTENSAEB,
-    )
+    ALL = architecture.ALL
+    ALIASES = architecture.ALIASES
 
-    # Other spellings of a canonical name: Debian/Ubuntu port names
-    # (amd64, arm64, ppc64el, i386) and the older x86 generations that
-    # Nova also folds into i686. x64 is deliberately absent: no libvirt,
-    # kernel or distribution tool reports it.
-    ALIASES = {
-        'amd64': X86_64,
-        'arm64': AARCH64,
-        'ppc64el': PPC64LE,
-        'i386': I686,
-        'i486': I686,
-        'i586': I686,
-    }
-
-    @classmethod
-    def is_valid(cls, name):
+    @staticmethod
+    def is_valid(name):
         """Whether ``name`` is a canonical architecture name."""
-        return name in cls.ALL
+        return architecture.is_valid(name)
 
-    @classmethod
-    def canonicalize(cls, name, what=None):
-        """Return the canonical name for ``name``.
-
-        The name is lower-cased and aliases are resolved. ``None`` is
-        returned unchanged (meaning "not given").
-
-        :param name: an architecture name from outside.
-        :param what: the property or option the name came from, for the
-            error message.
-        :raises: InvalidArchitectureName naming the value and ``what``.
-        """
-        if name is None:
-            return None
-        if not isinstance(name, str):
-            raise exception.InvalidArchitectureName(
-                arch=name, name=what or 'architecture')
-        newname = name.strip().lower()
-        newname = cls.ALIASES.get(newname, newname)
-        if not cls.is_valid(newname):
-            raise exception.InvalidArchitectureName(
-                arch=name, name=what or 'architecture')
-        return newname
+    @staticmethod
+    def canonicalize(name, what=None):
+        """See :func:`emuvirt.architecture.canonicalize`."""
+        return architecture.canonicalize(name, what=what)
 
     def coerce(self, obj, attr, value):
         try:

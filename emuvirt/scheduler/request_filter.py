@@ -24,8 +24,8 @@ import typing as ty
 
 import os_traits
 
+from emuvirt import architecture
 from emuvirt import exception
-from emuvirt.objects import fields
 from emuvirt.virt import archs
 from emuvirt.virt import provider_tree as ptree
 from emuvirt.virt import traits as traits_mod
@@ -71,7 +71,7 @@ def emulation_arch_trait(value):
 
     :raises: InvalidArchitectureName, InvalidImageProperty.
     """
-    arch = fields.Architecture.canonicalize(value, what=PROP_EMULATION_ARCH)
+    arch = architecture.canonicalize(value, what=PROP_EMULATION_ARCH)
     if arch not in archs.PROFILES:
         raise exception.InvalidImageProperty(
             name=PROP_EMULATION_ARCH,
@@ -86,7 +86,7 @@ def hw_arch_trait(value, name=PROP_ARCH):
 
     :raises: InvalidArchitectureName naming the property.
     """
-    arch = fields.Architecture.canonicalize(value, what=name)
+    arch = architecture.canonicalize(value, what=name)
     return traits_mod.hw_arch_trait(arch)
 
 

@@ -44,10 +44,9 @@ data; a write answered 404 (the provider vanished) starts over as above.
 import urllib.parse
 import uuid as uuid_lib
 
-from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import loading as ks_loading
 from oslo_log import log as logging
 
+from emuvirt import conf as emuvirt_conf
 from emuvirt import exception
 from emuvirt.virt import provider_tree as ptree
 
@@ -106,7 +105,11 @@ class ClaimFailed(exception.PlacementError):
 
 
 def is_configured(conf):
-    """Whether ``[placement]`` names an auth plugin."""
+    """Whether ``[placement]`` names an auth plugin.
+
+    :raises: ConfigOptionInvalid for a bad ``[placement]`` value.
+    """
+    emuvirt_conf.register_placement_opts(conf)
     group = conf[GROUP]
     return bool(group.auth_type or group.auth_section)
 
@@ -154,6 +157,12 @@ class ReportClient(object):
         :raises: PlacementNotConfigured without ``auth_type``;
             PlacementError for options keystoneauth1 refuses.
         """
+        # keystoneauth1 (and requests) only once Placement is used: the
+        # commands that never talk to it do not pay for the import.
+        from keystoneauth1 import exceptions as ks_exc
+        from keystoneauth1 import loading as ks_loading
+
+        emuvirt_conf.register_placement_opts(conf)
         try:
             auth = ks_loading.load_auth_from_conf_options(conf, GROUP)
             if auth is None:
@@ -176,6 +185,8 @@ class ReportClient(object):
     # -- HTTP ---------------------------------------------------------------
 
     def _request(self, method, url, version, body=None):
+        from keystoneauth1 import exceptions as ks_exc
+
         self.request_count += 1
         kwargs = {'microversion': version, 'raise_exc': False,
                   'headers': {'Accept': 'application/json'}}

@@ -403,3 +403,12 @@ class TestPowerAndDelete(ServerTestCase):
         self.create()
         self.ok('delete', self.domain().UUIDString())
         self.assertNothingLeft()
+
+    def test_bad_placement_option_refuses_delete_before_deleting(self):
+        # [placement] is read when Placement is first used (not by list,
+        # see test_cli_imports); delete reads it before it deletes.
+        self.create()
+        self.config_text = '[placement]\ntimeout = soon\n'
+        err = self.refused('delete', 'g1')
+        self.assertIn('[placement]timeout', err)
+        self.assertIsNotNone(self.domain())

@@ -21,8 +21,8 @@ import typing as ty
 
 from lxml import etree
 
+from emuvirt import architecture
 from emuvirt import exception
-from emuvirt.objects import fields
 
 
 def canonical_arch(name):
@@ -35,7 +35,7 @@ def canonical_arch(name):
     if name is None:
         return None
     try:
-        return fields.Architecture.canonicalize(name)
+        return architecture.canonicalize(name)
     except exception.InvalidArchitectureName:
         return name.strip().lower()
 

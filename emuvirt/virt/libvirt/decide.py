@@ -7,8 +7,8 @@ option at fault. None of them looks at the host architecture: the only
 host fact used is whether libvirt offers KVM for the guest arch.
 """
 
+from emuvirt import architecture
 from emuvirt import exception
-from emuvirt.objects import fields
 from emuvirt.virt.libvirt import config as vconfig
 
 PROP_MACHINE = 'hw_machine_type'
@@ -31,7 +31,7 @@ def guest_arch(props, host_arch):
     for name in ('hw_emulation_architecture', 'hw_architecture'):
         value = _prop(props, name)
         if value is not None:
-            return fields.Architecture.canonicalize(str(value), name)
+            return architecture.canonicalize(str(value), name)
     return host_arch
 
 

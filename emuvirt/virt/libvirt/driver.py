@@ -18,11 +18,11 @@ import libvirt
 from oslo_log import log as logging
 from oslo_utils import excutils
 
+from emuvirt import architecture
 from emuvirt import conf
 from emuvirt.conf import validate
 from emuvirt import exception
 from emuvirt import interrupt
-from emuvirt.objects import fields
 from emuvirt.virt import archs
 from emuvirt.virt import driver
 from emuvirt.virt.libvirt import decide
@@ -72,7 +72,7 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def guest_arch(self, props):
         """The guest arch (canonical): ``hw_architecture``, else the host's."""
-        return fields.Architecture.canonicalize(
+        return architecture.canonicalize(
             props.get('hw_architecture') or None,
             'hw_architecture') or self._host.host_arch
 

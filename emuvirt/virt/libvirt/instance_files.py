@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 
-from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 from emuvirt import conf
@@ -77,6 +76,11 @@ def remove_dir(path):
 
 
 def _qemu_img(*args):
+    # Imported here: oslo.concurrency loads oslo.utils' strutils, whose
+    # import compiles some hundred regular expressions (~40 ms), which
+    # the commands that run no qemu-img (server list) need not pay for.
+    from oslo_concurrency import processutils
+
     try:
         out, _err = processutils.execute(
             'qemu-img', *args, env_variables={'LC_ALL': 'C'})

@@ -35,11 +35,12 @@ import re
 from lxml import etree
 from oslo_utils import uuidutils
 
+from emuvirt import architecture
 from emuvirt import exception
-from emuvirt.objects import fields
-from emuvirt.objects import flavor as flavor_obj
-from emuvirt.objects import image_meta as image_meta_obj
-from emuvirt.objects import instance as instance_obj
+
+# The versioned objects are imported by the to_instance() methods, their
+# one user: reading records (listing guests) then loads no
+# oslo.versionedobjects, which brings oslo.messaging and eventlet with it.
 
 NAMESPACE = 'http://emuvirt.dev/xmlns/instance/1.0'
 PREFIX = 'emuvirt'
@@ -179,7 +180,7 @@ def _properties(node):
 
 def _guest_arch(value):
     try:
-        fields.Architecture.canonicalize(value)
+        architecture.canonicalize(value)
     except exception.InvalidArchitectureName:
         raise RecordInvalid('unknown guest architecture %s'
                             % _shown(value))
@@ -270,6 +271,10 @@ class InstanceRecord:
         :raises: RecordBroken for an image property value (or name) that
             emuvirt does not take.
         """
+        from emuvirt.objects import flavor as flavor_obj
+        from emuvirt.objects import image_meta as image_meta_obj
+        from emuvirt.objects import instance as instance_obj
+
         try:
             image_meta = image_meta_obj.ImageMeta.from_dict(
                 {'properties': self.properties}, strict=True)
@@ -358,4 +363,6 @@ class BrokenRecord:
         directory ``[libvirt]instances_path/<uuid>`` and its allocation,
         all keyed by that UUID); nothing else about it is known.
         """
+        from emuvirt.objects import instance as instance_obj
+
         return instance_obj.Instance.new(uuid=self.uuid, name=self.name)

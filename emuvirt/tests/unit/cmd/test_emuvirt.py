@@ -53,6 +53,43 @@ class TestParser(CommandTestCase):
         self.assertIs(guest_xml.run, args.func)
 
 
+class TestLazySubcommands(CommandTestCase):
+
+    def test_help_lists_every_subcommand_as_its_module_gives_it(self):
+        # Without argv every module's own add_parser() runs; with a
+        # command line naming no subcommand, only the table's names and
+        # help texts are there.  --help must not tell them apart.
+        self.assertEqual(emuvirt_cmd.build_parser().format_help(),
+                         emuvirt_cmd.build_parser([]).format_help())
+        for name, _module, _help in emuvirt_cmd.SUBCOMMANDS:
+            self.assertIn(name, emuvirt_cmd.build_parser([]).format_help())
+
+    def test_chosen_subcommand_is_complete(self):
+        argv = ['--debug', '--config-file', 'a.conf', 'guest-xml',
+                '--name', 'g1']
+        args = emuvirt_cmd.build_parser(argv).parse_args(argv)
+        self.assertEqual(('g1', True), (args.name, args.debug))
+        self.assertIs(guest_xml.run, args.func)
+
+    def test_option_value_is_not_taken_for_the_subcommand(self):
+        argv = ['--config-file', 'server', 'guest-xml', '--name', 'g1']
+        args = emuvirt_cmd.build_parser(argv).parse_args(argv)
+        self.assertEqual((['server'], 'g1'), (args.config_file, args.name))
+
+    def test_other_subcommands_take_no_arguments(self):
+        exc = self.assertRaises(
+            SystemExit, emuvirt_cmd.build_parser(['guest-xml']).parse_args,
+            ['server', 'list'])
+        self.assertEqual(2, exc.code)
+
+    def test_bad_top_level_option_still_reported(self):
+        exc = self.assertRaises(SystemExit, emuvirt_cmd.main,
+                                ['--config-file'])
+        self.assertEqual(2, exc.code)
+        self.assertIn('--config-file', self.stderr.getvalue())
+        self.run.assert_not_called()
+
+
 class TestMain(CommandTestCase):
 
     def test_config_files_and_debug_passed_on(self):

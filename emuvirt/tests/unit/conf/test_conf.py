@@ -19,6 +19,7 @@ def _new_conf(config_text=None):
     new = cfg.ConfigOpts()
     for module in conf.MODULES:
         module.register_opts(new)
+    conf.register_placement_opts(new)
     args = []
     if config_text is not None:
         fd, path = tempfile.mkstemp(suffix='.conf')
@@ -199,6 +200,24 @@ class TestPlacementNoAuth(testtools.TestCase):
         self.assertEqual('placement', adapter.service_type)
         self.assertEqual('http://127.0.0.1:8778',
                          adapter.get_endpoint())
+
+
+class TestPlacementRegistration(testtools.TestCase):
+
+    def test_not_on_import_then_once(self):
+        new = cfg.ConfigOpts()
+        for module in conf.MODULES:
+            module.register_opts(new)
+        self.assertNotIn('placement', new)
+        conf.register_placement_opts(new)
+        conf.register_placement_opts(new)
+        self.assertEqual('placement', new.placement.service_type)
+
+    def test_bad_value_names_the_option(self):
+        new = _new_conf('[placement]\ntimeout = soon\n')
+        exc = self.assertRaises(exception.ConfigOptionInvalid,
+                                conf.register_placement_opts, new)
+        self.assertIn('[placement]timeout', str(exc))
 
 
 class TestListOpts(testtools.TestCase):

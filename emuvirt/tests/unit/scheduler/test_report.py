@@ -65,6 +65,7 @@ class TestConfig(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.conf = self.useFixture(config_fixture.Config(conf.CONF))
+        conf.register_placement_opts()
 
     def test_not_configured(self):
         self.assertFalse(report.is_configured(conf.CONF))

@@ -1,0 +1,79 @@
+"""What a command imports: only what it uses.
+
+Commands start in a fresh Python each time, so their import time is most
+of what they take (issue 9): ``emuvirt server list`` must not load the
+versioned objects (oslo.versionedobjects, which brings oslo.messaging,
+oslo.service and eventlet), nor keystoneauth1 (Placement), nor the other
+subcommands. Each case runs the real command in a child Python, on
+libvirt's own test driver (``test:///default``, in libvirt-python, no
+daemon), and reads the child's ``sys.modules``.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import fixtures
+import testtools
+
+CHILD = '''
+import json, sys
+from emuvirt.cmd import emuvirt
+status = emuvirt.main(sys.argv[1:])
+json.dump({"status": status, "modules": sorted(sys.modules)}, sys.stderr)
+'''
+
+HEAVY = ('oslo_versionedobjects', 'oslo_messaging', 'oslo_service',
+         'eventlet', 'keystoneauth1', 'requests', 'emuvirt.objects')
+
+
+class TestImports(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.conf = os.path.join(self.tmp, 'emuvirt.conf')
+        with open(self.conf, 'w') as f:
+            f.write('[libvirt]\nconnection_uri = test:///default\n'
+                    'instances_path = %s\n' % self.tmp)
+
+    def run_child(self, *argv, extra_conf=''):
+        if extra_conf:
+            with open(self.conf, 'a') as f:
+                f.write(extra_conf)
+        proc = subprocess.run(
+            [sys.executable, '-c', CHILD, '--config-file', self.conf] +
+            list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, timeout=120)
+        result = json.loads(proc.stderr)
+        self.assertEqual(0, result['status'], proc.stderr)
+        return proc.stdout, set(result['modules'])
+
+    def test_server_list_loads_no_objects_placement_or_other_commands(self):
+        out, modules = self.run_child('server', 'list')
+        self.assertEqual('NAME  UUID  ARCH  STATE\n', out)
+        self.assertEqual([], [m for m in HEAVY if m in modules])
+        self.assertIn('emuvirt.cmd.server', modules)
+        for other in ('guest_xml', 'hostcaps', 'scheduler'):
+            self.assertNotIn('emuvirt.cmd.' + other, modules)
+
+    def test_placement_options_unused_load_no_keystoneauth1(self):
+        # Configured, but server list never talks to Placement: it does
+        # not read [placement] (a bad value there is the business of the
+        # commands that do, e.g. server delete).
+        out, modules = self.run_child(
+            'server', 'list',
+            extra_conf='[placement]\nauth_type = none\ntimeout = soon\n')
+        self.assertNotIn('keystoneauth1', modules)
+
+    def test_help_loads_no_subcommand(self):
+        proc = subprocess.run(
+            [sys.executable, '-c',
+             'import sys\nfrom emuvirt.cmd import emuvirt\n'
+             'emuvirt.build_parser(["--help"])\n'
+             'print(sorted(m for m in sys.modules '
+             'if m.startswith("emuvirt.cmd.")))'],
+            stdout=subprocess.PIPE, text=True, check=True, timeout=120)
+        self.assertEqual("['emuvirt.cmd.common', 'emuvirt.cmd.emuvirt']\n",
+                         proc.stdout)
