@@ -68,9 +68,7 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
 
         :raises: InvalidMachineType when no guest arch offers it.
         """
-        parsed = self.emu_host.get_capabilities()
-        if mach_type and any(guest.get_machine(mach_type) is not None
-                             for guest in parsed.guests):
+        if self.emu_host.offers_machine(mach_type):
             return
         raise exception.InvalidMachineType(
             message="'%s' is not a machine type libvirt offers here" %

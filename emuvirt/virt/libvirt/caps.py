@@ -17,6 +17,7 @@ Architecture names are canonicalised on the way in.
 """
 
 import dataclasses
+import re
 import typing as ty
 
 from lxml import etree
@@ -195,14 +196,26 @@ def _parse_host_cpu(host):
                    features=features)
 
 
+def _parse_machines(arch):
+    # The longest loop of the parse (over a hundred machines on some
+    # arches), hence plain.
+    machines = []
+    append = machines.append
+    for machine in arch.iterfind('machine'):
+        name = machine.text
+        if name:
+            get = machine.get
+            maxcpus = get('maxCpus')
+            append(Machine(name.strip(), get('canonical'),
+                           int(maxcpus) if maxcpus and maxcpus.isdigit()
+                           else _int(maxcpus),
+                           get('deprecated') == 'yes'))
+    return tuple(machines)
+
+
 def _parse_guest(node):
     arch = node.find('arch')
-    machines = tuple(
-        Machine(name=m.text.strip(),
-                canonical=m.get('canonical'),
-                maxcpus=_int(m.get('maxCpus')),
-                deprecated=m.get('deprecated') == 'yes')
-        for m in arch.findall('machine') if m.text)
+    machines = _parse_machines(arch)
     domain_types = {d.get('type'): _text(d, 'emulator')
                     for d in arch.findall('domain')}
     return GuestCaps(os_type=_text(node, 'os_type'),
@@ -211,6 +224,100 @@ def _parse_guest(node):
                      emulator=_text(arch, 'emulator'),
                      machines=machines,
                      domain_types=domain_types)
+
+
+# A guest needs the host CPU and its own arch's <guest> of a capabilities
+# document, some 24 <guest> elements and hundreds of machines long.
+# libvirt writes each top-level element as a plain <host>...</host> or
+# <guest>...</guest> (no attributes, none nested) and each guest's arch as
+# <arch name='...'>, so the text is cut at those tags and only the pieces
+# needed are parsed (each piece is a well-formed document). Text not laid
+# out so is parsed whole.
+_ARCH_NAME_RE = re.compile(r"""<arch\s+name=(['"])(.*?)\1""")
+
+
+def _as_text(xml):
+    if isinstance(xml, bytes):
+        return xml.decode('utf-8')
+    return xml if isinstance(xml, str) else None
+
+
+def _host_element(xml):
+    text = _as_text(xml)
+    if text is not None and text.count('<host') == 1:
+        start = text.find('<host>')
+        end = text.find('</host>', start)
+        if start >= 0 and end >= 0:
+            return etree.fromstring(text[start:end + len('</host>')])
+    return _parse(xml).find('host')
+
+
+def _guest_elements(xml, arch):
+    """The ``<guest>`` elements that may be ``arch``'s (maybe others)."""
+    text = _as_text(xml)
+    if text is not None:
+        guests = text.count('<guest')
+        names = list(_ARCH_NAME_RE.finditer(text))
+        if guests == text.count('<guest>') == len(names):
+            pieces = []
+            for match in names:
+                if canonical_arch(match.group(2)) != arch:
+                    continue
+                start = text.rfind('<guest>', 0, match.start())
+                end = text.find('</guest>', match.end())
+                if start < 0 or end < 0:
+                    break
+                pieces.append(text[start:end + len('</guest>')])
+            else:
+                return [etree.fromstring(p) for p in pieces]
+    return _parse(xml).findall('guest')
+
+
+def parse_host_cpu(xml):
+    """The :class:`HostCPU` of a ``<capabilities>`` document alone."""
+    return _parse_host_cpu(_host_element(xml))
+
+
+def parse_host_arch(xml):
+    """The canonical host arch of a ``<capabilities>`` document alone."""
+    host = _host_element(xml)
+    return canonical_arch(_text(host, 'cpu/arch') if host is not None
+                          else None)
+
+
+def parse_guest_caps(xml, arch, os_type='hvm'):
+    """:class:`GuestCaps` of one guest arch in a capabilities document.
+
+    Only that arch's ``<guest>`` element is parsed (a document lists
+    hundreds of machines across some 24 arches; a guest needs one arch's);
+    the result equals ``parse_capabilities(xml).guest(arch, os_type)``.
+
+    :param xml: the document's text (fastest) or tree.
+    :param arch: an architecture name (aliases accepted).
+    :returns: GuestCaps, or None when libvirt offers no such guest.
+    """
+    arch = canonical_arch(arch)
+    for node in _guest_elements(xml, arch):
+        arch_node = node.find('arch')
+        if (arch_node is not None and
+                canonical_arch(arch_node.get('name')) == arch and
+                _text(node, 'os_type') == os_type):
+            return _parse_guest(node)
+    return None
+
+
+def machine_offered(xml, name):
+    """Whether any guest arch of a capabilities document offers ``name``.
+
+    Aliases count (``virt`` as well as ``virt-7.2``); nothing is parsed
+    into objects.
+    """
+    text = _as_text(xml)
+    if text is not None:
+        return re.search(r'<machine(\s[^>]*)?>\s*%s\s*</machine>'
+                         % re.escape(name), text) is not None
+    return any(m.text is not None and m.text.strip() == name
+               for m in _parse(xml).iterfind('guest/arch/machine'))
 
 
 def parse_capabilities(xml):

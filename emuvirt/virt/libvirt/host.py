@@ -3,7 +3,10 @@
 Capabilities and domain capabilities are expensive to fetch (a domain
 capabilities call costs 1.5 to 2 s per emulator the first time) and never
 change while the daemon runs, so :class:`Host` parses each document once
-and keeps the typed result until :meth:`Host.invalidate_caches`.
+and keeps the typed result until :meth:`Host.invalidate_caches`. Of the
+capabilities document (some 24 guest arches, hundreds of machines), a
+guest's questions (host arch, its own arch's guest caps) parse only the
+parts they need; :meth:`Host.get_capabilities` parses all of it.
 
 Tests replace :func:`open_connection` (see
 ``emuvirt.tests.fixtures.fakelibvirt``); nothing else in this module talks
@@ -110,7 +113,11 @@ class Host(object):
         self._uri = uri if uri else default_uri()
         self._conn = None
         self._lock = threading.RLock()
-        self._caps = None
+        self._caps = None           # the whole document, parsed
+        self._caps_text = None      # its text, fetched once
+        self._host_cpu = None
+        self._host_arch = None
+        self._guest_caps = {}       # (arch, os_type) -> GuestCaps or None
         self._domcaps = {}
         self._uefi = {}
 
@@ -177,40 +184,83 @@ class Host(object):
                     uri=self._uri, reason='%s: %s' % (method, e))
             raise refused(e)
 
+    def _capabilities_text(self):
+        """The capabilities document (fetched once, cached)."""
+        with self._lock:
+            if self._caps_text is None:
+                self._caps_text = self._call('getCapabilities')
+            return self._caps_text
+
     def get_capabilities(self):
-        """Parsed host capabilities (fetched once, then cached)."""
+        """Parsed host capabilities, every guest arch (parsed once)."""
         with self._lock:
             if self._caps is None:
-                xml = self._call('getCapabilities')
-                self._caps = self._fill_host_cpu_model(
-                    caps_mod.parse_capabilities(xml))
+                caps = caps_mod.parse_capabilities(self._capabilities_text())
+                self._caps = dataclasses.replace(
+                    caps, host_cpu=self._get_host_cpu())
             return self._caps
 
+    def _get_host_cpu(self):
+        with self._lock:
+            if self._host_cpu is None:
+                self._host_cpu = self._fill_host_cpu_model(
+                    caps_mod.parse_host_cpu(self._capabilities_text()))
+            return self._host_cpu
+
     @staticmethod
-    def _fill_host_cpu_model(caps):
+    def _fill_host_cpu_model(cpu):
         """On s390x, libvirt may report no host CPU model; use cpuinfo's.
 
         KVM on IBM Z hosts report the CPU as a machine type number in
         ``/proc/cpuinfo`` (``machine = 8561``); that number is what
         operators and the scheduler know the host by.
         """
-        cpu = caps.host_cpu
         if cpu.arch != 's390x' or cpu.model:
-            return caps
+            return cpu
         model = read_s390x_machine_type()
         if model is None:
-            return caps
-        cpu = dataclasses.replace(cpu, model=model)
-        return dataclasses.replace(caps, host_cpu=cpu)
+            return cpu
+        return dataclasses.replace(cpu, model=model)
 
     @property
     def host_arch(self):
         """Canonical architecture of the host."""
-        return self.get_capabilities().host_cpu.arch
+        with self._lock:
+            if self._host_cpu is not None:
+                return self._host_cpu.arch
+            if self._host_arch is None:
+                self._host_arch = caps_mod.parse_host_arch(
+                    self._capabilities_text())
+            return self._host_arch
 
     def get_guest_caps(self, arch, os_type='hvm'):
-        """GuestCaps for ``arch`` (aliases accepted) or None."""
-        return self.get_capabilities().guest(arch, os_type)
+        """GuestCaps for ``arch`` (aliases accepted) or None.
+
+        Only that arch's part of the capabilities is parsed (unless all
+        of it already was).
+        """
+        with self._lock:
+            if self._caps is not None:
+                return self._caps.guest(arch, os_type)
+            key = (caps_mod.canonical_arch(arch), os_type)
+            if key not in self._guest_caps:
+                self._guest_caps[key] = caps_mod.parse_guest_caps(
+                    self._capabilities_text(), arch, os_type)
+            return self._guest_caps[key]
+
+    def offers_machine(self, name):
+        """Whether libvirt offers machine type ``name`` for any guest arch.
+
+        Aliases count. Read from the capabilities document without
+        parsing every arch (unless that was done already).
+        """
+        if not name:
+            return False
+        with self._lock:
+            if self._caps is not None:
+                return any(guest.get_machine(name) is not None
+                           for guest in self._caps.guests)
+            return caps_mod.machine_offered(self._capabilities_text(), name)
 
     def require_guest_caps(self, arch):
         """GuestCaps for ``arch``, for a guest about to be planned.
@@ -293,6 +343,10 @@ class Host(object):
         """
         with self._lock:
             self._caps = None
+            self._caps_text = None
+            self._host_cpu = None
+            self._host_arch = None
+            self._guest_caps = {}
             self._domcaps = {}
             self._uefi = {}
 

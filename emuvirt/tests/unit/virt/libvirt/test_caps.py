@@ -91,6 +91,60 @@ class TestCapabilitiesEveryHost(testtools.TestCase):
         self.assertIn('armv6l', _caps('x86_64').guest_arches())
 
 
+class TestOneGuestArch(testtools.TestCase):
+
+    @staticmethod
+    def _forms(xml):
+        """The document as text, bytes, tree and odd text.
+
+        The odd text has blanks in its tags, which the cutting of the
+        text into sections must not trust.
+        """
+        text = xml.decode()
+        odd = text.replace('<guest>', '<guest >').replace(
+            '<host>', '<host >')
+        return {'text': text, 'bytes': xml, 'tree': caps._parse(xml),
+                'odd text': odd}
+
+    def test_same_as_the_whole_document_on_every_host(self):
+        for path in glob.glob(os.path.join(HOSTS, '*', 'capabilities.xml')):
+            with open(path, 'rb') as f:
+                xml = f.read()
+            whole = caps.parse_capabilities(xml)
+            for form, doc in self._forms(xml).items():
+                where = '%s (%s)' % (path, form)
+                self.assertEqual(whole.host_cpu, caps.parse_host_cpu(doc),
+                                 where)
+                self.assertEqual(whole.host_cpu.arch,
+                                 caps.parse_host_arch(doc), where)
+                for guest in whole.guests:
+                    self.assertEqual(
+                        whole.guest(guest.arch, guest.os_type),
+                        caps.parse_guest_caps(doc, guest.arch,
+                                              guest.os_type),
+                        '%s %s' % (where, guest.arch))
+                self.assertIsNone(caps.parse_guest_caps(doc, 'sparc64'))
+                self.assertIsNone(caps.parse_guest_caps(
+                    doc, whole.guests[0].arch, os_type='xen'))
+
+    def test_alias(self):
+        xml = _read('x86_64', 'capabilities.xml')
+        self.assertEqual('aarch64',
+                         caps.parse_guest_caps(xml, 'arm64').arch)
+
+    def test_machine_offered(self):
+        xml = _read('x86_64', 'capabilities.xml')
+        whole = caps.parse_capabilities(xml)
+        names = {m.name for g in whole.guests for m in g.machines}
+        for form, doc in self._forms(xml).items():
+            for name in ('virt', 'virt-7.2', 'pc', 's390-ccw-virtio'):
+                self.assertIn(name, names)
+                self.assertTrue(caps.machine_offered(doc, name), name)
+            for name in ('virt-99.0', '', 'VIRT', 'virt-7', 'x86_64'):
+                self.assertFalse(caps.machine_offered(doc, name),
+                                 '%s %s' % (form, name))
+
+
 class TestGuestCaps(testtools.TestCase):
 
     def setUp(self):

@@ -144,6 +144,29 @@ class TestCapabilitiesCache(HostTestCase):
         self.assertEqual('aarch64', self.host.get_guest_caps('arm64').arch)
         self.assertIsNone(self.host.get_guest_caps('sparc64'))
 
+    def test_a_guest_reads_only_its_own_arch(self):
+        # A guest's questions parse the host CPU and its arch's <guest>
+        # alone; the whole document is parsed only when asked for.
+        whole = self.useFixture(fixtures.MockPatchObject(
+            host.caps_mod, 'parse_capabilities',
+            side_effect=AssertionError('whole document parsed'))).mock
+        self.assertEqual('x86_64', self.host.host_arch)
+        guest = self.host.require_guest_caps('aarch64')
+        self.assertIs(guest, self.host.get_guest_caps('arm64'))
+        self.assertEqual('virt-7.2', self.host.get_domain_capabilities(
+            'aarch64', 'virt', 'qemu').machine)
+        self.assertIsNone(self.host.get_guest_caps('sparc64'))
+        self.assertTrue(self.host.offers_machine('s390-ccw-virtio'))
+        self.assertFalse(self.host.offers_machine('virt-99.0'))
+        whole.assert_not_called()
+        self.assertEqual(1, self.fake.calls['getCapabilities'])
+
+    def test_offers_machine_after_the_whole_document(self):
+        self.host.get_capabilities()
+        self.assertTrue(self.host.offers_machine('virt'))
+        self.assertFalse(self.host.offers_machine('virt-99.0'))
+        self.assertFalse(self.host.offers_machine(None))
+
     def test_require_guest_caps_names_the_missing_emulator(self):
         self.assertEqual('s390x',
                          self.host.require_guest_caps('s390x').arch)
