@@ -40,6 +40,12 @@ class InvalidImageProperty(Invalid):
     msg_fmt = "Image property %(name)s: %(reason)s"
 
 
+class KernelRequired(Invalid):
+    msg_fmt = ("%(arch)s guests cannot boot without a kernel "
+               "(%(reason)s): give the guest a kernel (emuvirt server "
+               "create --kernel; Nova: image property kernel_id)")
+
+
 class InvalidMachineType(Invalid):
     msg_fmt = ("Machine type '%(mtype)s' for %(arch)s is not offered by "
                "libvirt (from %(source)s); offered: %(offered)s")

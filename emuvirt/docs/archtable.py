@@ -104,6 +104,17 @@ def _firmware(p):
     return Cell(values=(p.firmware,), note=note)
 
 
+def _without_kernel(p):
+    if p.needs_kernel:
+        return Cell(note='refused: no firmware boots a disk')
+    if p.boot_loader:
+        path, package = p.boot_loader
+        return Cell(values=(path,),
+                    note='loaded as the kernel, started by the firmware '
+                         '(Debian package %s)' % package)
+    return Cell(note='the firmware boots the disk')
+
+
 def _feature(name, attrs):
     text = ''.join(" %s='%s'" % (k, v) for k, v in sorted(attrs.items()))
     return '<%s%s/>' % (name, text)
@@ -165,6 +176,8 @@ _ROWS = (
     ('Firmware', ('firmware', 'uefi_with_kernel'), _firmware),
     ('hw_firmware_type accepted', ('firmware_types',),
      lambda p: _values(p.firmware_types)),
+    ('Boot without a kernel', ('needs_kernel', 'boot_loader'),
+     _without_kernel),
     ('ACPI', ('acpi',), lambda p: Cell(values=(p.acpi,))),
     ('Other <features>', ('features',),
      lambda p: _values(_feature(n, a) for n, a in p.features)),

@@ -6,7 +6,8 @@ guest-arch decisions of its own on the way, some of them from the HOST
 arch. :func:`apply` overwrites exactly those with the plan's
 (:mod:`emuvirt.nova.plan`): domain type, arch and machine, CPU under TCG,
 firmware, ``<features>``, clock timers, PCI(e) controllers, USB, inputs,
-video, SCSI controller, console targets and the kernel's console. It reads
+video, SCSI controller, console targets, the kernel's console and the boot
+loader of a guest without a kernel (riscv64 U-Boot). It reads
 the arch profile the plan carries and never asks which arch it is.
 """
 
@@ -221,8 +222,15 @@ def set_kernel_console(guest, plan, image_cmdline):
     guest.os_cmdline = ' '.join(words)
 
 
+def set_boot_loader(guest, plan):
+    """The plan's boot loader as the kernel of a guest that has none."""
+    if plan.boot_loader and guest.os_kernel is None:
+        guest.os_kernel = plan.boot_loader
+
+
 STEPS = (set_machine, set_cpu, set_firmware, set_features, set_clock,
-         set_pci, set_graphics, set_usb, set_scsi, set_consoles)
+         set_pci, set_graphics, set_usb, set_scsi, set_consoles,
+         set_boot_loader)
 
 
 def apply(guest, plan, image_cmdline=None):

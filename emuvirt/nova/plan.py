@@ -45,6 +45,7 @@ class NovaPlan:
     pcie_ports: int
     tb_cache_mib: int
     direct_kernel: bool
+    boot_loader: ty.Optional[str] = None
 
     @property
     def family(self):
@@ -115,6 +116,7 @@ def plan(host, conf, props, direct_kernel, secure_boot=None):
                              conf.emulation.enabled_architectures)
     profile = archs.get_profile(arch)
     guest_caps = host.require_guest_caps(arch)
+    loader = decide.boot_loader(profile, direct_kernel)
     foreign = arch != host_arch
     dom_type = decide.domain_type(conf.libvirt.virt_type, guest_caps,
                                   foreign=foreign)
@@ -142,7 +144,7 @@ def plan(host, conf, props, direct_kernel, secure_boot=None):
         cdrom_bus=decide.cdrom_bus(props, profile, machine, domcaps),
         pcie_ports=conf.libvirt.num_pcie_ports or profile.default_pcie_ports,
         tb_cache_mib=conf.libvirt.tb_cache_size or 0,
-        direct_kernel=direct_kernel)
+        direct_kernel=direct_kernel, boot_loader=loader)
 
 
 def nova_hints(plan_):

@@ -17,7 +17,12 @@ Facts behind the values (measured on libvirt 9.0 / QEMU 7.2, see
 * ppc64le ``pseries``: the serial port becomes spapr-vty.
 * mipsel ``malta``: no ``<cpu>`` element at all; PCI, not PCIe; disks
   and cdroms on the board's IDE (virtio devices fail to probe there).
-* riscv64 ``virt``: libvirt refuses ``<cpu mode='maximum'/>``.
+* riscv64 ``virt``: libvirt refuses ``<cpu mode='maximum'/>``. QEMU's
+  OpenSBI starts what QEMU loads as the kernel: without a guest kernel,
+  that is U-Boot (Debian's u-boot-qemu), which boots a disk through its
+  ``extlinux/extlinux.conf``.
+* mipsel ``malta``: QEMU has no firmware for it (the board's YAMON is not
+  free); nothing boots without a kernel.
 """
 
 import dataclasses
@@ -74,6 +79,11 @@ class ArchProfile:
         ``[libvirt]num_pcie_ports`` is 0 and the machine is PCIe.
     :param clock_timers: ``<clock>`` timers the arch has (pit, rtc and
         hpet are PC hardware); a guest config keeps no other.
+    :param needs_kernel: nothing boots without a kernel given to QEMU (no
+        firmware boots a disk): a guest without one is refused.
+    :param boot_loader: (path, Debian package) of the boot loader QEMU
+        loads as the kernel of a guest that has none, which the built-in
+        firmware starts; None where the firmware boots disks itself.
     """
 
     arch: str
@@ -99,6 +109,8 @@ class ArchProfile:
     nic_model: str
     default_pcie_ports: int
     clock_timers: tuple
+    needs_kernel: bool
+    boot_loader: tuple
 
     def family(self, machine):
         """Return the :class:`MachineFamily` for a machine type name."""
@@ -130,7 +142,7 @@ def _profile(**kwargs):
                     graphics=('vnc', 'spice'), usb_model='qemu-xhci',
                     input_bus='usb', disk_buses=('virtio', 'scsi', 'usb'),
                     nic_model='virtio', default_pcie_ports=0,
-                    clock_timers=())
+                    clock_timers=(), needs_kernel=False, boot_loader=None)
     defaults.update(kwargs)
     return ArchProfile(**defaults)
 
@@ -178,13 +190,16 @@ _TABLE = (
         families={'*': ('pci-root', 'ide')},
         cpu_element=False, kernel_console='ttyS0',
         graphics=('vnc',), video_models=('cirrus', 'vga'),
-        disk_buses=('ide', 'virtio', 'scsi')),
+        disk_buses=('ide', 'virtio', 'scsi'), needs_kernel=True),
     _profile(
         arch='riscv64', default_machine='virt',
         families={'*': ('pcie-root', 'scsi')},
         kernel_console='ttyS0',
         graphics=('vnc',), video_models=('virtio', 'ramfb'),
-        default_pcie_ports=8),
+        default_pcie_ports=8,
+        # OpenSBI (QEMU's -bios) -> U-Boot in supervisor mode.
+        boot_loader=('/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin',
+                     'u-boot-qemu')),
     _profile(
         arch='x86_64', default_machine='q35',
         families={'q35': ('pcie-root', 'sata'),

@@ -47,7 +47,11 @@ CASES = (
          _emu('ppc64le', hw_console_type='spice')),
     Case('x86_64-host-mipsel-kernel', 'x86_64', _emu('mipsel'),
          kernel=True, image=None),
+    # riscv64: OpenSBI starts U-Boot (loaded as the kernel), which boots
+    # the disk; or OpenSBI starts the guest's own kernel.
     Case('x86_64-host-riscv64', 'x86_64', _emu('riscv64')),
+    Case('x86_64-host-riscv64-kernel', 'x86_64', _emu('riscv64'),
+         kernel=True, image=None),
     # Options keyed by the guest arch.
     Case('x86_64-host-aarch64-options', 'x86_64', _emu('aarch64'),
          flags=(('num_pcie_ports', 2, 'libvirt'),

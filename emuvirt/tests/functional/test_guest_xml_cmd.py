@@ -80,8 +80,12 @@ class TestGuestXMLCommand(test_base.FunctionalTestCase):
     # -- output -----------------------------------------------------------
 
     def test_each_foreign_arch(self):
+        kernel = self.file('vmlinuz')
         for arch in FOREIGN:
-            dom = self.xml('--property', 'hw_emulation_architecture=' + arch)
+            # mipsel boots nothing without a kernel (test_mipsel_...).
+            extra = ['--kernel', kernel] if arch == 'mipsel' else []
+            dom = self.xml('--property', 'hw_emulation_architecture=' + arch,
+                           *extra)
             self.assertEqual(arch, dom.find('os/type').get('arch'))
             self.assertEqual('qemu', dom.get('type'), arch)
             self.assertEqual('/usr/bin/qemu-system-' + arch,
@@ -230,8 +234,8 @@ class TestGuestXMLCommand(test_base.FunctionalTestCase):
         for props, name in (
                 (['hw_emulation_architecture=s390x', 'hw_console_type=vnc'],
                  'hw_console_type'),
-                (['hw_emulation_architecture=mipsel', 'hw_cpu_model=24Kf'],
-                 'hw_cpu_model'),
+                (['hw_emulation_architecture=mipsel', 'hw_cpu_model=24Kf',
+                  '--kernel'], 'hw_cpu_model'),
                 (['hw_emulation_architecture=aarch64',
                   'hw_firmware_type=bios'], 'hw_firmware_type'),
                 (['hw_emulation_architecture=aarch64',
@@ -240,9 +244,23 @@ class TestGuestXMLCommand(test_base.FunctionalTestCase):
                   'hw_cdrom_bus=ide'], 'hw_cdrom_bus')):
             argv = []
             for prop in props:
-                argv += ['--property', prop]
+                argv += (['--kernel', self.file('vmlinuz')]
+                         if prop == '--kernel' else ['--property', prop])
             err = self.refused(*argv)
             self.assertIn(name, err)
+
+    def test_mipsel_without_a_kernel_refused(self):
+        # An image-only guest: malta has no firmware that boots a disk.
+        disk = self.file('disk.qcow2')
+        for argv in (['--image', disk], []):
+            err = self.refused('--property', 'hw_emulation_architecture='
+                               'mipsel', *argv)
+            self.assertEqual(
+                'emuvirt: error: mipsel guests cannot boot without a kernel '
+                '(QEMU has no firmware for its malta machine that boots a '
+                'disk or cdrom image): give the guest a kernel (emuvirt '
+                'server create --kernel; Nova: image property kernel_id)\n',
+                err)
 
     def test_bad_option_in_config_file(self):
         err = self.refused(config='hw_machine_type = nope=virt\n')

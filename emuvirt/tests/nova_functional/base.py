@@ -347,8 +347,11 @@ class NovaHostDataTestCase(nova_libvirt_base.ServersTestBase):
         return server
 
     def boot_arch(self, arch, expected_state='ACTIVE'):
-        return self.boot({'hw_emulation_architecture': arch},
-                         expected_state=expected_state)
+        props = {'hw_emulation_architecture': arch}
+        if arch == 'mipsel':
+            # malta boots nothing without a kernel: the image names one.
+            props['kernel_id'] = self.create_image({}, name='mipsel-kernel')
+        return self.boot(props, expected_state=expected_state)
 
     @staticmethod
     def server_host(server):

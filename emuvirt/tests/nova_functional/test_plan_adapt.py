@@ -146,13 +146,26 @@ class TestSameAnswerAsStandalone(PlanTestCase):
         self.assertEqual(
             (theirs.profile.arch, theirs.domain_type, theirs.machine,
              theirs.cpu, theirs.firmware, theirs.disk_bus,
-             theirs.cdrom_bus),
+             theirs.cdrom_bus, theirs.boot_loader),
             (ours.arch, ours.domain_type, ours.machine, ours.cpu,
-             ours.firmware, ours.disk_bus, ours.cdrom_bus), props)
+             ours.firmware, ours.disk_bus, ours.cdrom_bus,
+             ours.boot_loader), props)
 
     def test_every_foreign_arch(self):
         for arch in FOREIGN[self.host_arch]:
-            self._compare({'hw_emulation_architecture': arch})
+            # mipsel boots nothing without a kernel (the test below).
+            self._compare({'hw_emulation_architecture': arch},
+                          kernel=arch == 'mipsel')
+
+    def test_same_refusal_without_a_kernel(self):
+        props = {'hw_emulation_architecture': 'mipsel'}
+        self.flags.config(virt_type='kvm', group='libvirt')
+        ours = self.assertRaises(exception.KernelRequired, self.plan,
+                                 **props)
+        theirs = self.assertRaises(exception.KernelRequired,
+                                   self._standalone, props, False)
+        self.assertEqual(str(theirs), str(ours))
+        self.assertIn('kernel_id', str(ours))
 
     def test_direct_kernel_boot(self):
         self._compare({'hw_emulation_architecture': 'aarch64'}, kernel=True)
@@ -245,8 +258,10 @@ class TestPlan(PlanTestCase):
         # reboot from the recorded properties): same answer every time.
         for arch in FOREIGN['x86_64'] + ('x86_64',):
             props = {'hw_emulation_architecture': arch}
-            plan = self.plan(**props)
-            again = self.plan(**dict(props, **plan_mod.nova_hints(plan)))
+            kernel = arch == 'mipsel'
+            plan = self.plan(direct_kernel=kernel, **props)
+            again = self.plan(direct_kernel=kernel,
+                              **dict(props, **plan_mod.nova_hints(plan)))
             self.assertEqual(plan, again, arch)
 
 
@@ -273,7 +288,8 @@ class TestAdapt(PlanTestCase):
 
     def test_every_foreign_arch_validates(self):
         for arch in FOREIGN['x86_64']:
-            _plan, _guest, xml = self._adapted(arch)
+            _plan, _guest, xml = self._adapted(
+                arch, direct_kernel=arch == 'mipsel')
             self.assertValid(xml)
             self.assertEqual(arch, xml.find('os/type').get('arch'))
             self.assertEqual('qemu', xml.get('type'))
@@ -318,8 +334,19 @@ class TestAdapt(PlanTestCase):
         self.assertIsNone(xml.find('os/loader'))
         self.assertIsNone(xml.find('features'))
 
+    def test_riscv64_disk_through_u_boot(self):
+        _plan, _guest, xml = self._adapted('riscv64')
+        self.assertValid(xml)
+        self.assertEqual('/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin',
+                         xml.findtext('os/kernel'))
+        self.assertIsNone(xml.find('os/cmdline'))
+
+    def test_riscv64_direct_kernel(self):
+        _plan, _guest, xml = self._adapted('riscv64', direct_kernel=True)
+        self.assertEqual('/instances/x/kernel', xml.findtext('os/kernel'))
+
     def test_mipsel(self):
-        _plan, _guest, xml = self._adapted('mipsel')
+        _plan, _guest, xml = self._adapted('mipsel', direct_kernel=True)
         self.assertIsNone(xml.find('cpu'))
         self.assertEqual('pci-root', xml.find(
             'devices/controller[@type="pci"]').get('model'))

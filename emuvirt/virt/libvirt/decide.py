@@ -10,6 +10,7 @@ host fact used is whether libvirt offers KVM for the guest arch.
 from emuvirt import architecture
 from emuvirt import exception
 from emuvirt.virt.libvirt import config as vconfig
+from emuvirt.virt.libvirt import firmware
 
 PROP_MACHINE = 'hw_machine_type'
 OPT_MACHINE = '[libvirt]hw_machine_type'
@@ -151,6 +152,32 @@ def firmware_kind(props, profile, direct_kernel):
             profile.uefi_with_kernel):
         return 'builtin'
     return profile.firmware
+
+
+def boot_loader(profile, direct_kernel):
+    """What QEMU loads as the kernel of a guest that has none, or None.
+
+    A guest with a kernel of its own boots it. Otherwise the arch's
+    built-in firmware boots the disk itself (None), or hands over to the
+    profile's boot loader (riscv64: OpenSBI -> U-Boot), which must be
+    installed; an arch no firmware boots without a kernel (mipsel malta)
+    is refused, naming what is missing.
+    """
+    if direct_kernel:
+        return None
+    if profile.needs_kernel:
+        raise exception.KernelRequired(
+            arch=profile.arch,
+            reason='QEMU has no firmware for its %s machine that boots a '
+                   'disk or cdrom image' % profile.default_machine)
+    if profile.boot_loader is None:
+        return None
+    path, package = profile.boot_loader
+    if not firmware.installed(path):
+        raise exception.FirmwareNotFound(
+            kind='boot loader (Debian package %s)' % package,
+            arch=profile.arch, paths=path)
+    return path
 
 
 def graphics(props, profile, domcaps):

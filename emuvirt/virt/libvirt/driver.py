@@ -131,6 +131,7 @@ class LibvirtDriver(driver.ComputeDriver):
             recorded=instance.machine_type)
         domcaps = self._host.get_domain_capabilities(arch, machine, dom_type)
         boot = self._boot(instance, image_meta, profile)
+        loader = decide.boot_loader(profile, boot.direct_kernel)
         fw = None
         if decide.firmware_kind(props, profile, boot.direct_kernel) == 'uefi':
             fw = self._host.get_uefi_firmware(arch, machine, domcaps)
@@ -159,7 +160,8 @@ class LibvirtDriver(driver.ComputeDriver):
             pcie_ports=(CONF.libvirt.num_pcie_ports or
                         profile.default_pcie_ports),
             tb_cache_mib=CONF.libvirt.tb_cache_size,
-            networks=tuple(networks), metadata=record.format_dom())
+            networks=tuple(networks), metadata=record.format_dom(),
+            boot_loader=loader)
 
     # -- step 5: guest config -> XML --------------------------------------
 

@@ -68,6 +68,11 @@ config must honour).
 """
 
 
+def installed(path):
+    """Whether a firmware file (a boot loader QEMU loads) is there."""
+    return os.path.isfile(path)
+
+
 def list_descriptors(descriptor_dirs=DESCRIPTOR_DIRS):
     """Descriptor paths in priority order (by file name), masks applied."""
     chosen = {}

@@ -58,6 +58,7 @@ class GuestPlan:
     tb_cache_mib: int = 0
     networks: tuple = ()
     metadata: object = None
+    boot_loader: str = None
 
     @property
     def console_log(self):
@@ -78,7 +79,11 @@ def _os(plan):
     if boot.direct_kernel:
         os_.kernel, os_.initrd = boot.kernel, boot.ramdisk
         os_.cmdline = boot.cmdline
-    elif boot.cdrom_path:
+        return os_
+    # A boot loader the firmware starts as it would a kernel (riscv64
+    # U-Boot), which then boots the disk.
+    os_.kernel = plan.boot_loader
+    if boot.cdrom_path:
         os_.boot_devs = ('cdrom', 'hd')
     elif boot.disk_path:
         os_.boot_devs = ('hd',)

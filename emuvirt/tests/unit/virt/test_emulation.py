@@ -300,12 +300,30 @@ class TestOtherArches(EmuTestCase):
         self.assertIsNone(cfg.cpu)
         self.assertEqual('console=ttyS0', cfg.os.cmdline)
 
+    def test_mipsel_image_only_refused(self):
+        for image, fmt in ((base.IMAGE, 'qcow2'), (base.ISO, 'iso'),
+                           (None, 'qcow2')):
+            msg = self.refused(exception.KernelRequired, emu('mipsel'),
+                               image=image, disk_format=fmt, kernel=False)
+            self.assertIn('mipsel guests cannot boot without a kernel', msg)
+            self.assertIn('--kernel', msg)
+            self.assertIn('kernel_id', msg)
+
     def test_riscv64(self):
         cfg = self.config(emu('riscv64'))
         self.assertEqual('virt', cfg.os.machine)
         self.assertEqual('pcie-root', controllers(cfg, 'pci')[0][0])
         self.assertIsNone(cfg.cpu)
         self.assertIsNone(cfg.os.loader)
+        # OpenSBI (QEMU's own -bios) starts U-Boot, which boots the disk.
+        self.assertEqual('/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin',
+                         cfg.os.kernel)
+        self.assertEqual(('hd',), cfg.os.boot_devs)
+
+    def test_riscv64_kernel(self):
+        cfg = self.config(emu('riscv64'), kernel=True)
+        self.assertEqual(base.KERNEL, cfg.os.kernel)
+        self.assertEqual(base.RAMDISK, cfg.os.initrd)
 
     def test_x86_64_cdrom_bus_by_machine(self):
         cfg = self.config(emu('x86_64'), image=base.ISO, disk_format='iso')

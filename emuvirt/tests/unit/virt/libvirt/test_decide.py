@@ -8,6 +8,7 @@ behalf.
 
 import dataclasses
 
+import fixtures
 import testtools
 
 from emuvirt import exception
@@ -320,6 +321,50 @@ class TestCPU(testtools.TestCase):
                                 image={'hw_cpu_model': 'rv64'})
         self.assertIn('hw_cpu_model=rv64', str(exc))
         self.assertIn('riscv64', str(exc))
+
+
+class TestBootLoader(testtools.TestCase):
+    """What boots a guest without a kernel of its own."""
+
+    UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin'
+
+    def setUp(self):
+        super().setUp()
+        self.installed = set()
+        self.useFixture(fixtures.MonkeyPatch(
+            'emuvirt.virt.libvirt.firmware.installed',
+            lambda path: path in self.installed))
+
+    def test_riscv64_disk_through_u_boot(self):
+        self.installed.add(self.UBOOT)
+        self.assertEqual(self.UBOOT,
+                         decide.boot_loader(profile('riscv64'), False))
+
+    def test_a_kernel_needs_no_loader(self):
+        for arch in FOREIGN_TO_X86 + ('x86_64',):
+            self.assertIsNone(decide.boot_loader(profile(arch), True), arch)
+
+    def test_the_firmware_boots_the_disk_itself(self):
+        for arch in ('aarch64', 's390x', 'ppc64le', 'x86_64'):
+            self.assertIsNone(decide.boot_loader(profile(arch), False),
+                              arch)
+
+    def test_u_boot_missing(self):
+        exc = self.assertRaises(exception.FirmwareNotFound,
+                                decide.boot_loader, profile('riscv64'),
+                                False)
+        self.assertEqual(
+            'No boot loader (Debian package u-boot-qemu) firmware found for '
+            'riscv64 guests (looked for %s)' % self.UBOOT, str(exc))
+
+    def test_mipsel_without_a_kernel_refused(self):
+        exc = self.assertRaises(exception.KernelRequired,
+                                decide.boot_loader, profile('mipsel'), False)
+        self.assertEqual(
+            'mipsel guests cannot boot without a kernel (QEMU has no '
+            'firmware for its malta machine that boots a disk or cdrom '
+            'image): give the guest a kernel (emuvirt server create '
+            '--kernel; Nova: image property kernel_id)', str(exc))
 
 
 class TestFirmwareKind(testtools.TestCase):

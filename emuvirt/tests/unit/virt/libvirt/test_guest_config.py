@@ -217,6 +217,19 @@ class TestOS(testtools.TestCase):
                          (os_.kernel, os_.initrd, os_.cmdline))
         self.assertEqual((), os_.boot_devs)
 
+    def test_boot_loader_as_the_kernel(self):
+        uboot = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin'
+        os_ = build('riscv64', boot_loader=uboot).os
+        self.assertEqual((uboot, None, None),
+                         (os_.kernel, os_.initrd, os_.cmdline))
+        self.assertEqual(('hd',), os_.boot_devs)
+        self.assertEqual(uboot, etree.fromstring(os_.to_xml()).findtext(
+            'kernel'))
+
+    def test_a_kernel_wins_over_the_boot_loader(self):
+        os_ = build('riscv64', boot=KERNEL, boot_loader='/fw/u-boot.bin').os
+        self.assertEqual('/img/vmlinuz', os_.kernel)
+
     def test_boot_devices(self):
         self.assertEqual(('hd',), build('aarch64').os.boot_devs)
         self.assertEqual(('cdrom', 'hd'),

@@ -56,7 +56,15 @@ class DriverTestCase(testtools.TestCase):
 
     @staticmethod
     def make_instance(props=None, image=IMAGE, disk_format='qcow2',
-                      kernel=False, flavor='vcpus=2,ram=1024,disk=10'):
+                      kernel=None, flavor='vcpus=2,ram=1024,disk=10'):
+        """An instance and its image.
+
+        ``kernel`` None: a kernel only for mipsel, which boots nothing
+        without one.
+        """
+        if kernel is None:
+            kernel = 'mipsel' in ((props or {}).get(name) for name in (
+                'hw_emulation_architecture', 'hw_architecture'))
         image_meta = image_meta_obj.ImageMeta.from_dict(
             {'properties': props or {}, 'disk_format': disk_format},
             strict=True)
