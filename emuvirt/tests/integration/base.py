@@ -6,7 +6,8 @@ Where the daemon is:
 2. else the private daemon of ``tools/emuvirt-host`` (its ``uri``), if its
    socket exists (``tools/emuvirt-host start`` starts it).
 
-Guest images (kernel + busybox initramfs per arch) come from the cache of
+Guest images (kernel + busybox initramfs per arch, and a disk image per
+arch that boots through the arch's firmware) come from the cache of
 ``tools/guest-images``: ``$EMUVIRT_GUEST_IMAGES``, else
 ``<repo>/cache/guest-images``.
 
@@ -52,6 +53,7 @@ DOMAIN_PREFIX = 'emuvirt-it-'
 
 GuestImage = collections.namedtuple(
     'GuestImage', 'arch kernel initrd cmdline marker expected_uname meta')
+DiskImage = collections.namedtuple('DiskImage', 'arch path marker meta')
 
 
 def in_ci():
@@ -117,6 +119,21 @@ def load_guest_image(arch):
                       initrd=paths['initrd.img'], cmdline=cmdline,
                       marker=meta['marker'],
                       expected_uname=meta['expected_uname'], meta=meta)
+
+
+def load_disk_image(arch):
+    """The cached disk image of ``arch`` (a DiskImage); raises Missing."""
+    d = os.path.join(images_dir(), 'disk', arch)
+    path, meta_path = (os.path.join(d, 'disk.qcow2'),
+                       os.path.join(d, 'disk.json'))
+    absent = [p for p in (path, meta_path) if not os.path.isfile(p)]
+    if absent:
+        raise Missing('the %s disk image (%s not found; run '
+                      '"tools/guest-images fetch %s")'
+                      % (arch, ', '.join(absent), arch))
+    with open(meta_path) as f:
+        meta = json.load(f)
+    return DiskImage(arch=arch, path=path, marker=meta['marker'], meta=meta)
 
 
 def read_until(path, marker, timeout, is_alive=None, max_bytes=4 << 20,
@@ -222,6 +239,13 @@ class IntegrationTestCase(testtools.TestCase):
         """The cached kernel/initramfs of ``arch`` (a GuestImage)."""
         try:
             return load_guest_image(arch)
+        except Missing as e:
+            self.require_missing(str(e))
+
+    def disk_image(self, arch):
+        """The cached disk image of ``arch`` (a DiskImage)."""
+        try:
+            return load_disk_image(arch)
         except Missing as e:
             self.require_missing(str(e))
 

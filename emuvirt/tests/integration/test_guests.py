@@ -3,8 +3,9 @@
 Each guest is spawned by :class:`EmuVirtDriver` with nothing but
 ``hw_emulation_architecture`` set (plus, for the kernel guests, the kernel,
 ramdisk and command line of ``tools/guest-images``), and proves itself on
-its console: the kernel guests print their own ``uname -m``, riscv64 its
-OpenSBI banner, aarch64 without a kernel its UEFI firmware banner.
+its console: the kernel guests print their own ``uname -m``, riscv64
+without a kernel its OpenSBI and U-Boot banners, aarch64 without a kernel
+its UEFI firmware banner. Disk images: test_disk_boot.
 
 Guests boot one at a time (a lock shared by the test processes): TCG on a
 2-core host is slow enough without two guests competing.
@@ -130,10 +131,19 @@ class TestBootEachArch(GuestTestCase):
         # The malta kernel calls itself "mips".
         self.boot_kernel('mipsel')
 
+    def test_riscv64(self):
+        # A Debian 13 kernel: riscv64 is not a Debian 12 architecture.
+        self.boot_kernel('riscv64')
+
+    def test_x86_64(self):
+        self.flags.config(group='libvirt', virt_type='qemu')
+        self.boot_kernel('x86_64')
+
     def test_riscv64_firmware_banner(self):
+        # No kernel, no disk: OpenSBI starts U-Boot, which finds nothing
+        # to boot.
         inst = self.spawn('riscv64')
-        # The banner, then the platform it found.
-        text = self.wait_for(inst, 'Platform Name')
+        text = self.wait_for(inst, 'U-Boot')
         self.assertIn(OPENSBI_MARKER, text)
         self.assertRegex(text, r'Platform Name\s*: riscv-virtio')
         self.drv.destroy(None, inst)
