@@ -115,6 +115,17 @@ class EmuvirtForeignServersTest(base.NovaHostDataTestCase):
         self.assertNotIn('pcie-root', pci)
         self.assertIsNone(tree.find('cpu'))
 
+    def test_mipsel_without_a_kernel_refused(self):
+        # malta has no firmware that boots a disk: Nova's build fails
+        # with emuvirt's reason, and no domain is defined.
+        self.start_host(driver='emuvirt')
+        server = self.boot({'hw_emulation_architecture': 'mipsel'},
+                           expected_state='ERROR')
+        self.assertIn('mipsel guests cannot boot without a kernel',
+                      self.fault_message(server))
+        for connection in self.connections.values():
+            self.assertNotIn(server['id'], connection.defined_xml)
+
     def test_x86_64_on_aarch64(self):
         tree = self._boot('x86_64', host_arch='aarch64')
         machine = _machine(tree)
