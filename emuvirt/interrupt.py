@@ -22,6 +22,7 @@ nothing: Python runs signal handlers in the main thread only.
 """
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -182,6 +183,31 @@ def deferred():
     return _blocked(drop=False)
 
 
+# Set by entry_point(): this process is one command, and ends with it.
+_entry = False
+
+
+def entry_point(prog):
+    """Called first by a console script, before the command's imports.
+
+    Until :func:`run_command` takes over, SIGINT and SIGTERM end the
+    process at once with one line (nothing has been made yet: Python is
+    still importing, which takes a good part of a second). After the
+    command's work, they are blocked: a signal arriving while the process
+    exits no longer changes the outcome the command reported.
+    """
+    global _entry
+    _entry = True
+
+    def early(signum, frame):
+        what = 'terminated' if signum == signal.SIGTERM else 'interrupted'
+        os.write(2, ('%s: %s\n' % (prog, what)).encode())
+        os._exit(EXIT_STATUS[signum])
+
+    for signum in sorted(SIGNALS):
+        signal.signal(signum, early)
+
+
 def run_command(prog, body):
     """``body()``, the work of command ``prog``, stopped cleanly.
 
@@ -198,4 +224,8 @@ def run_command(prog, body):
         print(message(prog, e), file=sys.stderr)
         return exit_status(e)
     finally:
-        restore(handlers)
+        if _entry and _in_main_thread():
+            # The process ends with the command: keep its status.
+            signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+        else:
+            restore(handlers)

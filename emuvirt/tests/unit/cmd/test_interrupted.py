@@ -14,6 +14,7 @@ import testtools
 
 from emuvirt.cmd import compute
 from emuvirt.cmd import emuvirt as emuvirt_cmd
+from emuvirt.cmd import entry
 from emuvirt.cmd import guest_xml
 from emuvirt.cmd import manage
 from emuvirt.cmd import status
@@ -86,3 +87,43 @@ class TestInterrupted(testtools.TestCase):
         self.assertEqual(130, emuvirt_cmd.main(['guest-xml']))
         self.assertEqual('emuvirt: interrupted: removed what it had made\n',
                          self.err.getvalue())
+
+
+class TestEntryPoints(testtools.TestCase):
+    """The console scripts: one line even while Python still imports."""
+
+    def setUp(self):
+        super().setUp()
+        handlers = {s: signal.getsignal(s) for s in interrupt.SIGNALS}
+        self.addCleanup(interrupt.restore, handlers)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        self.addCleanup(signal.pthread_sigmask, signal.SIG_SETMASK, mask)
+        self.useFixture(fixtures.MonkeyPatch('emuvirt.interrupt._entry',
+                                             False))
+        self.exit = self.useFixture(fixtures.MockPatch('os._exit')).mock
+        self.write = self.useFixture(fixtures.MockPatch('os.write')).mock
+
+    def test_scripts_run_their_command(self):
+        load = self.useFixture(fixtures.MockPatch(
+            'importlib.import_module')).mock
+        load.return_value.main.return_value = 7
+        for script, module in ((entry.emuvirt, 'emuvirt.cmd.emuvirt'),
+                               (entry.emuvirt_compute, 'emuvirt.cmd.compute'),
+                               (entry.emuvirt_manage, 'emuvirt.cmd.manage'),
+                               (entry.emuvirt_status, 'emuvirt.cmd.status')):
+            self.assertEqual(7, script())
+            load.assert_called_with(module)
+
+    def test_a_signal_while_importing_ends_in_one_line(self):
+        interrupt.entry_point('emuvirt-manage')
+        signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+        self.write.assert_called_once_with(2, b'emuvirt-manage: terminated\n')
+        self.exit.assert_called_once_with(143)
+        signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+        self.exit.assert_called_with(130)
+
+    def test_after_the_work_signals_change_nothing(self):
+        interrupt.entry_point('emuvirt')
+        self.assertEqual(0, interrupt.run_command('emuvirt', lambda: 0))
+        self.assertEqual(interrupt.SIGNALS, interrupt.SIGNALS & set(
+            signal.pthread_sigmask(signal.SIG_BLOCK, [])))
