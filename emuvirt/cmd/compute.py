@@ -5,7 +5,8 @@ Usage::
     emuvirt-compute [--config-file FILE ...] [--once]
 
 Loads the driver named by ``[DEFAULT]compute_driver``, prepares the host,
-then updates this host's resource provider in Placement every
+then updates this host's resource provider in Placement and reconciles its
+allocations with the guests (:mod:`emuvirt.compute.reconcile`) every
 ``[compute]provider_update_interval`` seconds until SIGTERM or SIGINT.
 ``--once`` runs a single update and exits: 0 if it succeeded, 1 if not.
 """

@@ -22,6 +22,14 @@ command itself failed):
   the domain's ``<metadata>``) cannot be read, each with the reason. The
   other checks leave them out: nothing about them can be known. Such a
   guest keeps running; ``emuvirt server delete`` still deletes it.
+* **Placement allocations**: with Placement configured, the allocations
+  on this host's resource provider against the guests and the Placement
+  ledger, as the compute service reconciles them
+  (:mod:`emuvirt.compute.reconcile`), read only: a warning counts and
+  names the allocations without a guest or claim in flight and the
+  releases owed by deletes (``emuvirt-compute`` releases both at its next
+  cycle), and the guests without an allocation. Placement unreachable, or
+  no provider for this host yet, is a warning too.
 """
 
 import os
@@ -122,10 +130,73 @@ class Checks(upgradecheck.UpgradeCommands):
                     '%s: %s' % (_describe(g), g.record.reason)
                     for g in broken))))
 
+    def _check_allocations(self):
+        # Imported here: only this check talks to Placement.
+        from emuvirt.compute import ledger as ledger_mod
+        from emuvirt.compute import reconcile
+        from emuvirt.scheduler.client import report
+
+        try:
+            client = report.get_client(conf.CONF)
+            if client is None:
+                return Result(Code.SUCCESS, 'Placement is not configured '
+                              '([placement]auth_type is unset): nothing '
+                              'to check.')
+            allocations = client.get_provider_allocations()
+        except report.ProviderGone:
+            return Result(Code.WARNING, (
+                'Host %s has no resource provider in Placement: start '
+                'emuvirt-compute, which registers it.' % conf.CONF.host))
+        except exception.EmuvirtException as e:
+            return Result(Code.WARNING, 'Cannot read the allocations of '
+                          'this host from Placement: %s' % e)
+        try:
+            ledger = ledger_mod.Ledger.from_conf(conf.CONF)
+            claims = ledger.claims()
+            in_flight = ledger.claims_in_flight()
+            owed = ledger.owed_releases()
+        except ledger_mod.LedgerError as e:
+            return Result(Code.WARNING, str(e))
+        broken = []
+        try:
+            guests = records.list_guests(self.host, broken) + broken
+        except (exception.HypervisorUnavailable, libvirt.libvirtError) as e:
+            return self._unreachable(e)
+        names = {g.uuid: _describe(g) for g in guests}
+        decision = reconcile.decide(allocations, in_flight,
+                                    claims - in_flight, owed, names)
+        problems = []
+        if decision.orphans:
+            problems.append('%d allocation(s) have no guest on this host '
+                            'and no claim in flight: %s' % (
+                                len(decision.orphans),
+                                ', '.join(sorted(decision.orphans))))
+        if decision.owed:
+            problems.append('%d release(s) owed by deletes that could not '
+                            'reach Placement: %s' % (
+                                len(decision.owed),
+                                ', '.join(sorted(decision.owed))))
+        if decision.unallocated:
+            problems.append('%d guest(s) have no allocation in Placement: '
+                            '%s' % (len(decision.unallocated), ', '.join(
+                                sorted(names[u]
+                                       for u in decision.unallocated))))
+        summary = ('%d allocation(s), %d guest(s), %d claim(s) in flight'
+                   % (len(allocations), len(guests),
+                      len(decision.in_flight)))
+        if not problems:
+            return Result(Code.SUCCESS, summary + '.')
+        return Result(Code.WARNING, '%s; %s.%s' % (
+            summary, '; '.join(problems),
+            ' emuvirt-compute releases allocations without a guest and '
+            'owed releases at its next cycle: is it running?'
+            if decision.release else ''))
+
     _upgrade_checks = (
         ('Machine types recorded', _check_machine_types),
         ('Guest emulators', _check_emulators),
         ('Guest records', _check_records),
+        ('Placement allocations', _check_allocations),
     )
 
 

@@ -4,13 +4,19 @@
 ``[DEFAULT]compute_driver``, prepares the host (``init_host``), then every
 ``[compute]provider_update_interval`` seconds asks the driver to update
 the host's provider tree (inventory and traits) and sends Placement what
-changed. A cycle that fails, because libvirt or Placement is down, is
+changed. Then it reconciles the provider's allocations with the guests
+(:mod:`emuvirt.compute.reconcile`): it releases allocations whose consumer
+has no guest on this host and no claim in flight, finishes the releases
+deletes could not send (the Placement ledger), and logs guests without
+allocations. A cycle that fails, because libvirt or Placement is down, is
 logged and the service carries on; the next cycle catches up, since
-nothing that failed to reach Placement is taken as done.
+nothing that failed to reach Placement is taken as done, and nothing is
+released unless the guests could be listed.
 
 SIGTERM and SIGINT stop the loop between cycles (or interrupt the wait).
 """
 
+import dataclasses
 import signal
 import threading
 import time
@@ -18,6 +24,8 @@ import time
 import libvirt
 from oslo_log import log as logging
 
+from emuvirt.compute import ledger as ledger_mod
+from emuvirt.compute import reconcile
 from emuvirt import exception
 from emuvirt.scheduler.client import report
 from emuvirt.virt import driver as virt_driver
@@ -40,19 +48,26 @@ class ComputeManager(object):
         exercised every cycle, and nothing is reported).
     :param host: this host's name, which is also its node and resource
         provider name; default ``[DEFAULT]host``.
+    :param ledger: the Placement ledger; default: under
+        ``[DEFAULT]state_path``.
     """
 
-    def __init__(self, conf, driver=None, reportclient=None, host=None):
+    def __init__(self, conf, driver=None, reportclient=None, host=None,
+                 ledger=None):
         self.conf = conf
         self.host = host or conf.host
         self.driver = driver or virt_driver.load_compute_driver()
         if reportclient is None:
             reportclient = report.get_client(conf, nodename=self.host)
         self.reportclient = reportclient
+        self.ledger = ledger or ledger_mod.Ledger.from_conf(conf)
         self._stop = threading.Event()
         self.cycles = 0
         self.failures = 0
         self._host_ready = False
+        # The last reconciliation (a Reconciled), None before the first.
+        self.reconciled = None
+        self._reported_unallocated = set()
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -109,6 +124,7 @@ class ComputeManager(object):
         try:
             # One node per host, named after the host.
             self._update_node(self.host)
+            self._reconcile(self.host)
         except report.PlacementUnavailable as e:
             self.failures += 1
             LOG.warning('Placement is unavailable; will retry: %s', e)
@@ -139,6 +155,67 @@ class ComputeManager(object):
         self.reportclient.sync_provider(
             nodename, report.provider_uuid(nodename), update)
 
+    # -- reconciliation -----------------------------------------------------
+
+    def _reconcile(self, nodename):
+        """Release orphan and owed allocations; report unallocated guests.
+
+        The three snapshots are read in the order
+        :mod:`emuvirt.compute.reconcile` needs: allocations, ledger,
+        guests. Any failure to read one of them releases nothing.
+        """
+        if self.reportclient is None:
+            return
+        rp = report.provider_uuid(nodename)
+        allocations = self.reportclient.get_provider_allocations(rp)
+        claims = self.ledger.claims()
+        in_flight = self.ledger.claims_in_flight()
+        owed = self.ledger.owed_releases()
+        guests = set(self.driver.list_instance_uuids())
+        decision = reconcile.decide(allocations, in_flight,
+                                    claims - in_flight, owed, guests)
+        for uuid in sorted(decision.release):
+            released = self.reportclient.release(uuid)
+            self.ledger.settled(uuid)
+            if uuid in decision.owed:
+                LOG.info('Released the allocations of %s, which its delete '
+                         'could not release%s', uuid,
+                         '' if released else ' (none were left)')
+            elif released:
+                LOG.warning('Released the allocations of %s on %s: no '
+                            'guest on this host has them and no claim is '
+                            'in flight', uuid, nodename)
+        for uuid in sorted(decision.settle):
+            self.ledger.settled(uuid)
+            LOG.debug('Placement ledger: dropped the entries of %s; '
+                      'nothing to release', uuid)
+        unallocated = self._check_unallocated(decision.unallocated, rp)
+        self.reconciled = Reconciled(
+            allocations=len(allocations), guests=len(guests),
+            released=len(decision.release),
+            in_flight=len(decision.in_flight),
+            unallocated=len(unallocated))
+        LOG.debug('Reconciled %s: %s', nodename, self.reconciled)
+
+    def _check_unallocated(self, candidates, rp):
+        """The guests without allocations; a warning for each new one.
+
+        A guest created between the reads may look unallocated; a guest
+        not reported yet is therefore checked once more, on its own.
+        """
+        found = set()
+        for uuid in sorted(candidates):
+            if uuid not in self._reported_unallocated:
+                if rp in self.reportclient.get_allocations(uuid):
+                    continue
+                LOG.warning('Guest %s on %s has no allocation in Placement: '
+                            'its resources are not counted (created '
+                            'without Placement, or its allocation was '
+                            'removed)', uuid, self.host)
+            found.add(uuid)
+        self._reported_unallocated = found
+        return found
+
     # -- the loop -------------------------------------------------------------
 
     def run(self, once=False):
@@ -167,3 +244,20 @@ class ComputeManager(object):
     def install_signal_handlers(self):
         for signum in STOP_SIGNALS:
             signal.signal(signum, self.stop)
+
+
+@dataclasses.dataclass(frozen=True)
+class Reconciled:
+    """Counts of one reconciliation, for logs and status reports."""
+
+    allocations: int   # consumers with allocations on this host
+    guests: int        # guests on this host
+    released: int      # allocations released (orphans and owed)
+    in_flight: int     # allocations without a guest kept for a claim
+    unallocated: int   # guests without an allocation
+
+    def __str__(self):
+        return ('%d allocation(s), %d guest(s), %d released, %d kept for '
+                'claims in flight, %d guest(s) without allocation' % (
+                    self.allocations, self.guests, self.released,
+                    self.in_flight, self.unallocated))

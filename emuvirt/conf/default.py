@@ -34,7 +34,10 @@ Defaults to the host name of the machine.
         default='/var/lib/emuvirt',
         help="""
 Top-level directory for the state emuvirt keeps on this host (instance
-disks, NVRAM copies, console logs).
+disks, NVRAM copies, console logs, and the Placement ledger in
+``placement-ledger/``: claims in flight and releases still owed, which
+``emuvirt`` writes and ``emuvirt-compute`` reads, so both must use the
+same path).
 """),
 ]
 

@@ -56,6 +56,9 @@ class PlacementTestCase(testtools.TestCase):
         self.placement.configure(CONF)
         self.flags.config(group='libvirt', instances_path=self.useFixture(
             fixtures.TempDir()).path)
+        # The Placement ledger lives under state_path.
+        self.flags.config(state_path=self.useFixture(
+            fixtures.TempDir()).path)
         self.files = self.useFixture(hostfiles.HostFilesFixture())
         self.connections = {}
         self.useFixture(fixtures.MonkeyPatch(

@@ -49,8 +49,11 @@ class TestChecks(StatusTestCase):
         results = self.results()
         self.assertEqual({'Machine types recorded': Code.SUCCESS,
                           'Guest emulators': Code.SUCCESS,
-                          'Guest records': Code.SUCCESS},
+                          'Guest records': Code.SUCCESS,
+                          'Placement allocations': Code.SUCCESS},
                          {k: r.code for k, r in results.items()})
+        self.assertIn('Placement is not configured',
+                      results['Placement allocations'].details)
 
     def test_success_with_no_guests(self):
         for result in self.results().values():
@@ -114,7 +117,10 @@ class TestChecks(StatusTestCase):
 
     def test_failure_when_libvirt_is_unreachable(self):
         self.fake.connect_error = 'no socket'
-        for result in self.results().values():
+        results = self.results()
+        # Without Placement that check reads nothing from libvirt.
+        del results['Placement allocations']
+        for result in results.values():
             self.assertEqual(Code.FAILURE, result.code)
             self.assertIn('Cannot read the guests from libvirt',
                           result.details)
@@ -153,7 +159,8 @@ class TestMain(StatusTestCase):
         self.assertEqual(
             {'Machine types recorded': Code.WARNING,
              'Guest emulators': Code.SUCCESS,
-             'Guest records': Code.SUCCESS},
+             'Guest records': Code.SUCCESS,
+             'Placement allocations': Code.SUCCESS},
             {c['check']: c['result'] for c in output['checks']})
 
     def test_broken_record_is_a_warning(self):

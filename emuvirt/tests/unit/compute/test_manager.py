@@ -1,14 +1,19 @@
 """Tests of the compute service loop (driver and client are doubles)."""
 
+import itertools
+import logging
 import threading
 import time
 from unittest import mock
 
+import fixtures
 import libvirt
 from oslo_config import fixture as config_fixture
 import testtools
 
+from emuvirt.compute import ledger as ledger_mod
 from emuvirt.compute import manager
+from emuvirt.compute import reconcile
 from emuvirt import conf
 from emuvirt import exception
 from emuvirt.scheduler.client import report
@@ -22,8 +27,11 @@ class TestComputeManager(testtools.TestCase):
         super().setUp()
         self.flags = self.useFixture(config_fixture.Config(conf.CONF))
         self.flags.config(host='node1')
+        self.flags.config(state_path=self.useFixture(
+            fixtures.TempDir()).path)
         self.driver = fake.FakeDriver()
         self.client = mock.Mock(spec=report.ReportClient)
+        self.client.get_provider_allocations.return_value = {}
 
     def service(self, client='default'):
         return manager.ComputeManager(
@@ -112,3 +120,200 @@ class TestComputeManager(testtools.TestCase):
         self.flags.config(compute_driver='fake')
         service = manager.ComputeManager(conf.CONF)
         self.assertIsInstance(service.driver, fake.FakeDriver)
+
+
+def _uuid(n):
+    return '00000000-0000-4000-8000-%012d' % n
+
+
+class TestDecide(testtools.TestCase):
+    """The decision alone, on sets of consumer UUIDs."""
+
+    def decide(self, allocations=(), in_flight=(), stale=(), owed=(),
+               guests=()):
+        return reconcile.decide(set(allocations), set(in_flight),
+                                set(stale), set(owed), set(guests))
+
+    def test_allocation_with_a_guest_is_kept(self):
+        d = self.decide(allocations=['a'], guests=['a'])
+        self.assertEqual(reconcile.Decision(), d)
+
+    def test_orphan_is_released(self):
+        d = self.decide(allocations=['a', 'b'], guests=['b'])
+        self.assertEqual({'a'}, d.orphans)
+        self.assertEqual({'a'}, d.release)
+
+    def test_claim_in_flight_is_kept(self):
+        d = self.decide(allocations=['a'], in_flight=['a'], owed=['a'])
+        self.assertEqual(set(), d.release)
+        self.assertEqual({'a'}, d.in_flight)
+        self.assertEqual(set(), d.settle)
+
+    def test_stale_claim_without_guest_is_released(self):
+        d = self.decide(allocations=['a'], stale=['a'])
+        self.assertEqual({'a'}, d.orphans)
+        self.assertEqual(set(), d.settle)
+
+    def test_stale_claim_with_nothing_is_settled(self):
+        d = self.decide(allocations=['a'], stale=['a', 'b'], guests=['a'])
+        self.assertEqual(set(), d.release)
+        # 'a' has a guest: a create that never finished, whose entry
+        # stays for ComputeAPI.remove_abandoned.
+        self.assertEqual({'b'}, d.settle)
+
+    def test_owed_release_is_sent_allocated_or_not(self):
+        d = self.decide(allocations=['a'], owed=['a', 'b'])
+        self.assertEqual({'a', 'b'}, d.owed)
+        self.assertEqual(set(), d.orphans)
+        self.assertEqual({'a', 'b'}, d.release)
+
+    def test_owed_release_of_a_guest_is_dropped(self):
+        d = self.decide(allocations=['a'], owed=['a'], guests=['a'])
+        self.assertEqual(set(), d.release)
+        self.assertEqual({'a'}, d.settle)
+
+    def test_guest_without_allocation(self):
+        d = self.decide(allocations=['a'], guests=['a', 'b', 'c'],
+                        in_flight=['c'])
+        self.assertEqual({'b'}, d.unallocated)
+
+    def test_nothing_in_flight_is_ever_released(self):
+        # Every combination of the five inputs for one consumer.
+        for bits in itertools.product((0, 1), repeat=5):
+            sets = [['a'] if bit else [] for bit in bits]
+            d = self.decide(*sets)
+            allocated, in_flight, _stale, owed, guest = bits
+            released = 'a' in d.release
+            self.assertFalse(released and (in_flight or guest), bits)
+            # An allocation with no guest and no claim never stays.
+            if allocated and not in_flight and not guest:
+                self.assertTrue(released, bits)
+            if owed and not in_flight and not guest:
+                self.assertTrue(released, bits)
+
+
+class TestReconcile(testtools.TestCase):
+    """The manager carrying out the decision (doubles for the rest)."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags = self.useFixture(config_fixture.Config(conf.CONF))
+        self.flags.config(host='node1')
+        self.rp = report.provider_uuid('node1')
+        self.ledger = ledger_mod.Ledger(self.useFixture(
+            fixtures.TempDir()).path)
+        self.driver = fake.FakeDriver()
+        self.client = mock.Mock(spec=report.ReportClient)
+        self.allocations = {}
+        self.client.get_provider_allocations.side_effect = (
+            lambda rp: dict(self.allocations))
+        self.client.get_allocations.return_value = {}
+        self.client.release.return_value = True
+        self.service = manager.ComputeManager(
+            conf.CONF, driver=self.driver, reportclient=self.client,
+            ledger=self.ledger)
+        # On the emuvirt logger: another test may have left it at WARNING.
+        self.logs = self.useFixture(fixtures.FakeLogger(
+            name='emuvirt', level=logging.INFO))
+
+    def guest(self, n):
+        self.driver.guests[_uuid(n)] = mock.Mock()
+
+    def released(self):
+        return sorted(c[0][0] for c in self.client.release.call_args_list)
+
+    def test_orphan_released_and_counted(self):
+        self.allocations = {_uuid(1): {'VCPU': 1}, _uuid(2): {'VCPU': 1}}
+        self.guest(2)
+        self.assertTrue(self.service.update_available_resource())
+        self.assertEqual([_uuid(1)], self.released())
+        self.assertEqual(manager.Reconciled(2, 1, 1, 0, 0),
+                         self.service.reconciled)
+        self.assertIn('Released the allocations of %s on node1: no guest'
+                      % _uuid(1), self.logs.output)
+
+    def test_reads_in_order_allocations_ledger_guests(self):
+        order = []
+        self.client.get_provider_allocations.side_effect = (
+            lambda rp: order.append('allocations') or {})
+        real = self.ledger.claims_in_flight
+        self.ledger.claims_in_flight = (
+            lambda: order.append('ledger') or real())
+        self.driver.list_instance_uuids = (
+            lambda: order.append('guests') or [])
+        self.assertTrue(self.service.update_available_resource())
+        self.assertEqual(['allocations', 'ledger', 'guests'], order)
+        self.client.get_provider_allocations.assert_called_once_with(
+            self.rp)
+
+    def test_claim_in_flight_kept(self):
+        self.allocations = {_uuid(1): {'VCPU': 1}}
+        self.ledger.begin_claim(_uuid(1))   # this process: alive
+        self.assertTrue(self.service.update_available_resource())
+        self.assertEqual([], self.released())
+        self.assertEqual({_uuid(1)}, self.ledger.claims())
+        self.assertEqual(1, self.service.reconciled.in_flight)
+
+    def test_owed_release_sent_and_settled(self):
+        self.ledger.owed_release(_uuid(3))
+        self.client.release.return_value = False
+        self.assertTrue(self.service.update_available_resource())
+        self.assertEqual([_uuid(3)], self.released())
+        self.assertEqual(set(), self.ledger.owed_releases())
+        self.assertIn('which its delete could not release (none were '
+                      'left)', self.logs.output)
+
+    def test_failed_release_keeps_the_ledger(self):
+        self.ledger.owed_release(_uuid(3))
+        self.client.release.side_effect = report.PlacementUnavailable(
+            reason='down')
+        self.assertFalse(self.service.update_available_resource())
+        self.assertEqual({_uuid(3)}, self.ledger.owed_releases())
+
+    def test_guests_unlisted_means_nothing_released(self):
+        self.allocations = {_uuid(1): {'VCPU': 1}}
+        self.driver.list_instance_uuids = mock.Mock(
+            side_effect=exception.HypervisorUnavailable(uri='u', reason='r'))
+        self.assertFalse(self.service.update_available_resource())
+        self.client.release.assert_not_called()
+        self.assertIsNone(self.service.reconciled)
+
+    def test_unreadable_ledger_means_nothing_released(self):
+        self.allocations = {_uuid(1): {'VCPU': 1}}
+        self.ledger.claims = mock.Mock(side_effect=ledger_mod.LedgerError(
+            path='p', reason='Permission denied'))
+        self.assertFalse(self.service.update_available_resource())
+        self.client.release.assert_not_called()
+        self.assertIn('Permission denied', self.logs.output)
+        self.assertNotIn('Traceback', self.logs.output)
+
+    def test_unallocated_guest_warned_once(self):
+        self.guest(5)
+        for _ in range(3):
+            self.assertTrue(self.service.update_available_resource())
+            self.assertEqual(1, self.service.reconciled.unallocated)
+        self.assertEqual(1, self.logs.output.count(
+            'Guest %s on node1 has no allocation' % _uuid(5)))
+        self.client.get_allocations.assert_called_once_with(_uuid(5))
+        # It got one: no longer counted; losing it again warns again.
+        self.allocations = {_uuid(5): {'VCPU': 1}}
+        self.assertTrue(self.service.update_available_resource())
+        self.assertEqual(0, self.service.reconciled.unallocated)
+        self.allocations = {}
+        self.assertTrue(self.service.update_available_resource())
+        self.assertEqual(2, self.logs.output.count(
+            'Guest %s on node1 has no allocation' % _uuid(5)))
+
+    def test_guest_allocated_meanwhile_is_not_reported(self):
+        self.guest(6)
+        self.client.get_allocations.return_value = {self.rp: {'VCPU': 1}}
+        self.assertTrue(self.service.update_available_resource())
+        self.assertEqual(0, self.service.reconciled.unallocated)
+        self.assertNotIn('has no allocation', self.logs.output)
+
+    def test_without_placement_nothing_to_reconcile(self):
+        service = manager.ComputeManager(
+            conf.CONF, driver=self.driver, reportclient=None,
+            ledger=self.ledger)
+        self.assertTrue(service.update_available_resource())
+        self.assertIsNone(service.reconciled)
