@@ -83,6 +83,13 @@ class InstanceNotFound(EmuvirtException):
     msg_fmt = "Instance %(instance)s could not be found."
 
 
+class InstanceRecordBroken(EmuvirtException):
+    """An emuvirt guest whose record cannot be read (``reason`` says why)."""
+
+    msg_fmt = ("Instance %(instance)s (%(uuid)s) has an emuvirt record "
+               "that cannot be read: %(reason)s")
+
+
 class InstanceExists(EmuvirtException):
     msg_fmt = "Instance %(name)s already exists."
 

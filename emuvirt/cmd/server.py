@@ -22,6 +22,8 @@ from oslo_utils import uuidutils
 from emuvirt.cmd import common
 from emuvirt.compute import api as compute_api
 from emuvirt import conf
+from emuvirt import exception
+from emuvirt.virt import driver as virt_driver
 
 CONF = conf.CONF
 
@@ -165,7 +167,17 @@ def _create(api, args):
 # -- queries ------------------------------------------------------------------
 
 def _list(api, args):
-    _table(('NAME', 'UUID', 'ARCH', 'STATE'), sorted(api.list()))
+    rows = sorted(api.list())
+    _table(('NAME', 'UUID', 'ARCH', 'STATE'), rows)
+    # A guest whose record cannot be read is listed with arch '?'.
+    for _name, uuid, arch, _state in rows:
+        if arch == '?':
+            try:
+                api.find(uuid)
+            except exception.InstanceRecordBroken as e:
+                _note(str(e))
+            except exception.InstanceNotFound:
+                pass   # deleted meanwhile
     return 0
 
 
@@ -178,7 +190,10 @@ def _table(header, rows):
 
 
 def _show(api, args):
-    details = api.show(args.name)
+    try:
+        details = api.show(args.name)
+    except exception.InstanceRecordBroken as e:
+        return _show_broken(api, args.name, e)
     instance = details.instance
     flavor = instance.flavor
     props = instance.image_meta.properties.to_dict()
@@ -202,6 +217,21 @@ def _show(api, args):
         if value is not None:
             print('%-13s %s' % (key + ':', value))
     return 0
+
+
+def _show_broken(api, name, error):
+    """What libvirt knows of a guest whose record cannot be read; 1."""
+    drv = api.driver
+    instance = drv.find_instance(name, broken_ok=True)
+    state = virt_driver.STATE_MAP.get(drv.get_info(instance).state,
+                                      'unknown')
+    for key, value in (('name', instance.name), ('uuid', instance.uuid),
+                       ('state', state),
+                       ('record', 'cannot be read: %s'
+                        % error.kwargs['reason'])):
+        print('%-13s %s' % (key + ':', value))
+    print('emuvirt: error: %s' % error, file=sys.stderr)
+    return 1
 
 
 def _console_log(api, args):

@@ -8,10 +8,13 @@ changed. Then it reconciles the provider's allocations with the guests
 (:mod:`emuvirt.compute.reconcile`): it releases allocations whose consumer
 has no guest on this host and no claim in flight, finishes the releases
 deletes could not send (the Placement ledger), and logs guests without
-allocations. A cycle that fails, because libvirt or Placement is down, is
-logged and the service carries on; the next cycle catches up, since
-nothing that failed to reach Placement is taken as done, and nothing is
-released unless the guests could be listed.
+allocations; before that it removes the domains of creates whose process
+died before they finished (stale claims with a domain, see
+:meth:`emuvirt.compute.api.ComputeAPI.remove_abandoned`). A cycle that
+fails, because libvirt or Placement is down, is logged and the service
+carries on; the next cycle catches up, since nothing that failed to reach
+Placement is taken as done, and nothing is released unless the guests
+could be listed.
 
 SIGTERM and SIGINT stop the loop between cycles (or interrupt the wait).
 """
@@ -24,6 +27,7 @@ import time
 import libvirt
 from oslo_log import log as logging
 
+from emuvirt.compute import api as compute_api
 from emuvirt.compute import ledger as ledger_mod
 from emuvirt.compute import reconcile
 from emuvirt import exception
@@ -166,6 +170,9 @@ class ComputeManager(object):
         """
         if self.reportclient is None:
             return
+        # Domains of creates that never finished go first; their
+        # allocations are then released like any other without a guest.
+        abandoned = self._remove_abandoned()
         rp = report.provider_uuid(nodename)
         allocations = self.reportclient.get_provider_allocations(rp)
         claims = self.ledger.claims()
@@ -194,8 +201,20 @@ class ComputeManager(object):
             allocations=len(allocations), guests=len(guests),
             released=len(decision.release),
             in_flight=len(decision.in_flight),
-            unallocated=len(unallocated))
+            unallocated=len(unallocated), abandoned=len(abandoned))
         LOG.debug('Reconciled %s: %s', nodename, self.reconciled)
+
+    def _remove_abandoned(self):
+        """Remove the domains of creates whose process died mid-way.
+
+        See :meth:`emuvirt.compute.api.ComputeAPI.remove_abandoned`; only
+        for drivers that can tell whether a domain exists.
+        """
+        if not hasattr(self.driver, 'domain_exists'):
+            return []
+        return compute_api.ComputeAPI(
+            self.conf, driver=self.driver, reportclient=self.reportclient,
+            ledger=self.ledger).remove_abandoned()
 
     def _check_unallocated(self, candidates, rp):
         """The guests without allocations; a warning for each new one.
@@ -255,9 +274,11 @@ class Reconciled:
     released: int      # allocations released (orphans and owed)
     in_flight: int     # allocations without a guest kept for a claim
     unallocated: int   # guests without an allocation
+    abandoned: int = 0  # domains of creates that never finished, removed
 
     def __str__(self):
         return ('%d allocation(s), %d guest(s), %d released, %d kept for '
-                'claims in flight, %d guest(s) without allocation' % (
+                'claims in flight, %d guest(s) without allocation, %d '
+                'abandoned domain(s) removed' % (
                     self.allocations, self.guests, self.released,
-                    self.in_flight, self.unallocated))
+                    self.in_flight, self.unallocated, self.abandoned))

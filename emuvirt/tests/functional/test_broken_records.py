@@ -135,26 +135,49 @@ class TestManage(test_machine_type.MachineTypeFunctionalTestCase):
 
 class TestServerCommands(test_server_commands.ServerTestCase):
 
-    def test_list_shows_every_guest(self):
+    def test_list_shows_every_guest_and_the_reasons(self):
         self.create('a1')
         self.create('z9')
+        self.create('m5')
         host = vhost.Host()
         dom = guests.corrupt(host, self.domain('z9'), 'no-name')
+        other = guests.corrupt(host, self.domain('m5'), 'garbage')
         out, err = self.ok('list')
-        self.assertNotIn('Traceback', out + err)
         rows = [line.split() for line in out.splitlines()[1:]]
         self.assertEqual([['a1', self.domain('a1').UUIDString(), 'aarch64',
                            'running'],
+                          ['m5', other.UUIDString(), '?', 'running'],
                           ['z9', dom.UUIDString(), '?', 'running']], rows)
+        self.assertEqual(
+            'emuvirt: note: Instance m5 (%s) has an emuvirt record that '
+            'cannot be read: no emuvirt:uuid\n'
+            'emuvirt: note: Instance z9 (%s) has an emuvirt record that '
+            'cannot be read: no emuvirt:name\n'
+            % (other.UUIDString(), dom.UUIDString()), err)
 
-    def test_show_names_the_reason(self):
+    def test_show_prints_what_libvirt_knows_and_the_reason(self):
         self.create('g1')
-        guests.corrupt(vhost.Host(), self.domain('g1'), 'no-uuid')
-        status, out, err = self.run_cmd('show', 'g1')
-        self.assertEqual(1, status)
-        self.assertIn('no emuvirt:uuid', out + err)
-        self.assertIn(self.domain('g1').UUIDString(), out + err)
-        self.assertNotIn('Traceback', out + err)
+        for kind in UNREADABLE + ['bad-property-value']:
+            guests.corrupt(vhost.Host(), self.domain('g1'), kind)
+            status, out, err = self.run_cmd('show', 'g1')
+            self.assertEqual(1, status, kind)
+            lines = out.splitlines()
+            self.assertEqual(['name:', 'uuid:', 'state:', 'record:'],
+                             [line.split()[0] for line in lines], kind)
+            self.assertIn(self.domain('g1').UUIDString(), lines[1])
+            self.assertIn(reason(kind), lines[3], kind)
+            self.assertEqual(1, err.count('\n'), err)
+            self.assertNotIn('Traceback', out + err)
+            self.ok('delete', 'g1')
+            self.create('g1')
+
+    def test_delete_of_each_kind(self):
+        for kind in UNREADABLE + ['bad-property-value']:
+            self.create('g1')
+            guests.corrupt(vhost.Host(), self.domain('g1'), kind)
+            self.assertEqual(('deleted g1\n', ''), self.ok('delete', 'g1'),
+                             kind)
+            self.assertNothingLeft()
 
 
 class TestComputeService(placement_base.PlacementTestCase):

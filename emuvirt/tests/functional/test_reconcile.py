@@ -7,6 +7,7 @@ owed by deletes are finished, claims in flight are left alone, guests
 without allocations are reported.
 """
 
+import logging
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from oslo_upgradecheck import upgradecheck
 
 import emuvirt
 from emuvirt.cmd import status
+from emuvirt.compute import api as compute_api
 from emuvirt.compute import ledger as ledger_mod
 from emuvirt.tests.fixtures import fakelibvirt
 from emuvirt.tests.fixtures import guests
@@ -34,7 +36,9 @@ class ReconcileTestCase(placement_base.PlacementTestCase):
     def setUp(self):
         super().setUp()
         self.flags.config(host='compute1')
-        self.logs = self.useFixture(fixtures.FakeLogger())
+        # On the emuvirt logger: another test may have left it at WARNING.
+        self.logs = self.useFixture(fixtures.FakeLogger(
+            name='emuvirt', level=logging.INFO))
         self.service = self.add_host('compute1', 'x86_64')
         self.client = self.service.reportclient
         self.ledger = ledger_mod.Ledger.from_conf(self.service.conf)
@@ -99,6 +103,29 @@ class TestReconcile(ReconcileTestCase):
         self.assertEqual(2, counts.released)
         self.assertEqual({}, self.client.get_allocations(owed))
 
+    def test_delete_while_placement_is_down_then_a_cycle(self):
+        # The path emuvirt server takes: ComputeAPI.
+        api = compute_api.ComputeAPI(
+            self.service.conf, driver=self.service.driver,
+            reportclient=self.client, ledger=self.ledger)
+        instance, image_meta = guests.make_instance('aarch64', 'g1')
+        self.assertTrue(api.create(instance, image_meta).claimed)
+        self.assertEqual({instance.uuid}, self.allocated())
+        self.assertEqual(0, self.cycle().released)
+        self.placement.stop()
+        deleted = api.delete('g1')
+        self.assertIsNotNone(deleted.release_error)
+        self.assertEqual({instance.uuid}, self.ledger.owed_releases())
+        self.assertFalse(self.service.update_available_resource())
+        self.placement.start()
+        self.assertEqual({instance.uuid}, self.allocated())
+        counts = self.cycle()
+        self.assertEqual((1, 0), (counts.released, counts.guests))
+        self.assertEqual(set(), self.allocated())
+        self.assertEqual(set(), self.ledger.owed_releases())
+        self.assertIn('Released the allocations of %s, which its delete '
+                      'could not release' % instance.uuid, self.logs.output)
+
     def test_claim_in_flight_by_a_live_process_kept(self):
         # The domain XML of a guest about to be defined.
         host = self.service.driver.host
@@ -149,6 +176,20 @@ class TestReconcile(ReconcileTestCase):
         self.assertEqual(1, self.cycle().released)
         self.assertEqual(set(), self.allocated())
         self.assertEqual(set(), self.ledger.claims())
+
+    def test_create_that_never_finished_removed(self):
+        # Its process died after the define, before it ended the claim.
+        uuid = self.define('half')
+        self.dead_claim(uuid)
+        self.claimed(uuid)
+        counts = self.cycle()
+        self.assertEqual((1, 0, 1), (counts.abandoned, counts.guests,
+                                     counts.released))
+        self.assertIsNone(self.service.driver.host.lookup_domain(uuid))
+        self.assertEqual(set(), self.allocated())
+        self.assertEqual(set(), self.ledger.claims())
+        self.assertIn('Removing domain %s: its create never finished' % uuid,
+                      self.logs.output)
 
     def test_stale_claim_without_allocation_dropped(self):
         uuid = uuidutils.generate_uuid()

@@ -393,8 +393,15 @@ class TestPowerAndDelete(ServerTestCase):
         self.create('bad')
         guests.corrupt(vhost.Host(), self.domain('bad'),
                        'flavor-not-a-number')
-        self.assertIn('emuvirt record that cannot be read',
-                      self.refused('show', 'bad'))
+        status, out, err = self.run_cmd('show', 'bad')
+        self.assertEqual(1, status)
+        self.assertEqual(
+            'name:         bad\nuuid:         %s\nstate:        running\n'
+            "record:       cannot be read: emuvirt:flavor vcpus is not a "
+            "whole number of at least 1: 'two'\n"
+            % self.domain('bad').UUIDString(), out)
+        self.assertEqual(1, err.count('\n'), err)
+        self.assertIn('emuvirt record that cannot be read', err)
         self.assertEqual(('stopped bad\n', ''), self.ok('stop', 'bad'))
         self.assertEqual(('deleted bad\n', ''), self.ok('delete', 'bad'))
         self.assertNothingLeft()

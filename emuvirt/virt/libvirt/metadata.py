@@ -71,9 +71,9 @@ class RecordInvalid(ValueError):
     """A record that does not read back; the message says why."""
 
 
-class RecordBroken(exception.EmuvirtException):
-    msg_fmt = ("Instance %(instance)s (%(uuid)s) has an emuvirt record "
-               "that cannot be read: %(reason)s")
+# Raised for a guest whose record cannot be read; in emuvirt.exception so
+# that commands can catch it without loading this module.
+RecordBroken = exception.InstanceRecordBroken
 
 
 def _shown(value):
