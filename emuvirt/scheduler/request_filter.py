@@ -22,8 +22,6 @@ import math
 import re
 import typing as ty
 
-import os_traits
-
 from emuvirt import architecture
 from emuvirt import exception
 from emuvirt.virt import archs
@@ -91,6 +89,8 @@ def hw_arch_trait(value, name=PROP_ARCH):
 
 
 def _check_trait_name(prop, trait):
+    import os_traits    # here: its import walks all its modules (~10 ms)
+
     if trait in os_traits.get_traits() or _CUSTOM_TRAIT_RE.match(trait):
         return
     raise exception.InvalidImageProperty(

@@ -1,5 +1,6 @@
 """Tests of the ComputeDriver interface and load_compute_driver()."""
 
+import importlib.metadata
 import inspect
 import types
 from unittest import mock
@@ -176,6 +177,20 @@ class TestLoadComputeDriver(testtools.TestCase):
                                     driver.load_compute_driver,
                                     compute_driver='fake')
         self.assertIs(error, exc)
+
+    def test_builtin_drivers_are_the_installed_entry_points(self):
+        installed = {ep.name: ep.value for ep in
+                     importlib.metadata.entry_points(group=driver.NAMESPACE)
+                     if ep.value.startswith('emuvirt.')}
+        self.assertEqual(installed, driver.BUILTIN_DRIVERS)
+
+    def test_builtin_driver_needs_no_entry_point_search(self):
+        with mock.patch.object(driver.stevedore_driver, 'DriverManager',
+                               side_effect=AssertionError('searched')):
+            drv = driver.load_compute_driver(compute_driver='fake',
+                                             read_only=True)
+        self.assertIsInstance(drv, fake.FakeDriver)
+        self.assertTrue(drv.read_only)
 
     def test_not_a_compute_driver(self):
         manager = mock.Mock(driver=object())

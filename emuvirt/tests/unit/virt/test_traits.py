@@ -11,6 +11,9 @@ from emuvirt.virt import traits
 
 class TestArchTrait(testtools.TestCase):
 
+    def test_custom_prefix_is_os_traits(self):
+        self.assertEqual(os_traits.CUSTOM_NAMESPACE, traits.CUSTOM_PREFIX)
+
     def test_arches_os_traits_knows_get_standard_traits(self):
         for trait in os_traits.get_traits('COMPUTE_ARCH_'):
             arch = trait[len('COMPUTE_ARCH_'):].lower()
