@@ -2,10 +2,17 @@
 
 import argparse
 import importlib
+import os
 import sys
 
 from emuvirt.cmd import common
 from emuvirt import exception
+
+# The versioned objects' library (oslo.versionedobjects) loads eventlet,
+# through oslo.messaging and oslo.service, and eventlet's green DNS
+# resolver loads dnspython (~0.1 s, a third of guest-xml) unless
+# EVENTLET_NO_GREENDNS=yes, eventlet's own switch. No command uses eventlet.
+os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
 
 # (name, module, help) of each subcommand, in the order --help lists them.
 # A module is imported only when its subcommand is chosen: a command does

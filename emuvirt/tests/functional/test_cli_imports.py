@@ -80,3 +80,20 @@ class TestImports(testtools.TestCase):
             stdout=subprocess.PIPE, text=True, check=True, timeout=120)
         self.assertEqual("['emuvirt.cmd.common', 'emuvirt.cmd.emuvirt']\n",
                          proc.stdout)
+
+    def test_objects_load_without_eventlet_dns(self):
+        # The objects are real oslo.versionedobjects ones, which load
+        # oslo.messaging and eventlet; the command keeps eventlet's green
+        # DNS (dnspython) out.
+        env = {k: v for k, v in os.environ.items()
+               if k != 'EVENTLET_NO_GREENDNS'}
+        proc = subprocess.run(
+            [sys.executable, '-c',
+             'import sys\nfrom emuvirt.cmd import emuvirt\n'
+             'from emuvirt.objects import image_meta\n'
+             'print(issubclass(image_meta.ImageMeta, '
+             '__import__("oslo_versionedobjects.base").base.VersionedObject),'
+             ' "eventlet" in sys.modules, "dns" in sys.modules)'],
+            stdout=subprocess.PIPE, text=True, check=True, timeout=120,
+            env=env)
+        self.assertEqual('True True False\n', proc.stdout)
