@@ -74,7 +74,7 @@ def tool(name):
     return here if os.access(here, os.X_OK) else shutil.which(name)
 
 
-# Runs a command and writes "<wall seconds> <peak RSS KiB>" to fd argv[1].
+# Runs a command and writes "<wall s> <peak RSS KiB> <CPU s>" to fd argv[1].
 # A child's peak RSS (ru_maxrss) counts what it inherited at fork, so the
 # command is forked from this small Python (-S -I: ~9 MiB) and not from the
 # benchmark's, which has libvirt and lxml loaded; the wall time is taken
@@ -91,19 +91,28 @@ if pid == 0:
         os._exit(127)
 _pid, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - start
-os.write(fd, b"%.6f %d" % (wall, usage.ru_maxrss))
+os.write(fd, b"%.6f %d %.6f" % (wall, usage.ru_maxrss,
+                                usage.ru_utime + usage.ru_stime))
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
+# The commands run as installed ones do, with their bytecode cached (pip
+# writes it at install; tox sets PYTHONDONTWRITEBYTECODE, under which an
+# editable emuvirt would be compiled anew by each run). The warm-up run of
+# compare() writes it.
+ENV = {k: v for k, v in os.environ.items()
+       if k != 'PYTHONDONTWRITEBYTECODE'}
+
+
 def run_once(cmd):
-    """(wall seconds, peak RSS KiB) of one run of ``cmd``; must exit 0."""
+    """(wall s, peak RSS KiB, CPU s) of one run of ``cmd``; must exit 0."""
     read_fd, write_fd = os.pipe()
     try:
         proc = subprocess.run(
             [sys.executable, '-S', '-I', '-c', TRAMPOLINE, str(write_fd)] +
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL, pass_fds=(write_fd,))
+            stdin=subprocess.DEVNULL, pass_fds=(write_fd,), env=ENV)
         os.close(write_fd)
         write_fd = None
         with os.fdopen(read_fd, 'rb') as f:
@@ -113,26 +122,24 @@ def run_once(cmd):
         for fd in (read_fd, write_fd):
             if fd is not None:
                 os.close(fd)
-    if proc.returncode != 0 or len(result) != 2:
+    if proc.returncode != 0 or len(result) != 3:
         raise RuntimeError('%s: exit %d: %s' % (
             ' '.join(cmd[:4]), proc.returncode,
             proc.stderr.decode(errors='replace').strip()[-500:]))
-    return float(result[0]), int(result[1])
+    return float(result[0]), int(result[1]), float(result[2])
 
 
 def compare(commands, runs):
-    """{name: (median wall, median RSS KiB)}, the commands alternating."""
-    walls = {name: [] for name, _cmd in commands}
-    rss = {name: [] for name, _cmd in commands}
-    for name, cmd in commands:      # one warm-up run each (page cache)
+    """{name: (wall, RSS KiB, CPU)} medians, the commands alternating."""
+    results = {name: [] for name, _cmd in commands}
+    for name, cmd in commands:      # one warm-up run each (caches)
         run_once(cmd)
     for _ in range(runs):
         for name, cmd in commands:
-            wall, peak = run_once(cmd)
-            walls[name].append(wall)
-            rss[name].append(peak)
-    return {name: (statistics.median(walls[name]),
-                   statistics.median(rss[name])) for name in walls}
+            results[name].append(run_once(cmd))
+    return {name: tuple(statistics.median(r[i] for r in runs_)
+                        for i in range(3))
+            for name, runs_ in results.items()}
 
 
 class Bench(object):
@@ -240,7 +247,7 @@ class Bench(object):
             [sys.executable, '-m', 'emuvirt.tests.fixtures.placement',
              '--port', '0'], stdout=subprocess.PIPE, stderr=log,
             stdin=subprocess.DEVNULL, text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED='1'))
+            env=dict(ENV, PYTHONUNBUFFERED='1'))
         compute = None
         try:
             first = placement.stdout.readline()
@@ -256,7 +263,7 @@ class Bench(object):
             compute = subprocess.Popen(
                 [tool('emuvirt-compute'), '--config-file', conf],
                 stdout=subprocess.DEVNULL, stderr=log,
-                stdin=subprocess.DEVNULL)
+                stdin=subprocess.DEVNULL, env=ENV)
             time.sleep(cycles + 2)
             if compute.poll() is not None:
                 log.seek(0)
@@ -300,9 +307,11 @@ def floors(runs):
 
 
 def ratio_line(label, ours, theirs, target_ok):
-    return '%-38s %7.3f s  vs %7.3f s  ratio %5.2f  %s' % (
-        label, ours, theirs, ours / theirs,
-        'target met' if target_ok else 'target NOT met')
+    """Wall time (and CPU time) of ours vs theirs, with the ratios."""
+    return ('%-38s %6.3f s vs %6.3f s: ratio %5.2f (CPU %5.3f vs %5.3f s: '
+            '%5.2f)  %s' % (label, ours[0], theirs[0], ours[0] / theirs[0],
+                            ours[2], theirs[2], ours[2] / theirs[2],
+                            'target met' if target_ok else 'target NOT met'))
 
 
 def main(argv=None):
@@ -332,6 +341,7 @@ def main(argv=None):
                 '; '.join(missing)))
         return 1 if base.in_ci() else 0
 
+    load_before = os.getloadavg()[0]
     workdir = tempfile.mkdtemp(prefix='emuvirt-bench-cli-')
     os.chmod(workdir, 0o755)
     bench = Bench(uri, workdir)
@@ -367,13 +377,13 @@ def main(argv=None):
     print('Command latency, whole process, median of %d runs (%s):'
           % (args.runs, os.uname().nodename))
     print(ratio_line('guest-xml vs virt-install --print-xml',
-                     xml['emuvirt'][0], xml['virt-install'][0],
+                     xml['emuvirt'], xml['virt-install'],
                      xml['emuvirt'][0] <= xml['virt-install'][0]))
     print(ratio_line('server list vs virsh list (%d domains)' % guests,
-                     lists['emuvirt'][0], lists['virsh'][0],
+                     lists['emuvirt'], lists['virsh'],
                      lists['emuvirt'][0] < LIST_TARGET_S))
     print(ratio_line('  the same, [placement] configured',
-                     lists['emuvirt+placement'][0], lists['virsh'][0],
+                     lists['emuvirt+placement'], lists['virsh'],
                      lists['emuvirt+placement'][0] < LIST_TARGET_S))
     print('  (targets: guest-xml ratio <= 1; server list < %.2f s)'
           % LIST_TARGET_S)
@@ -395,10 +405,14 @@ def main(argv=None):
               '%.1f MiB' % (args.cycles, rss / 1024, hwm / 1024,
                             rss / 1024 / RSS_TARGET_MB, pss / 1024,
                             private / 1024))
-    print('Import floors (python -c "import ..."), wall s / peak RSS MiB:')
+    print('Import floors (python -c "import ..."): wall, CPU, peak RSS:')
     for label, _code in FLOORS:
-        wall, peak = floor[label]
-        print('  %-44s %6.3f s  %5.1f MiB' % (label, wall, peak / 1024))
+        wall, peak, cpu = floor[label]
+        print('  %-44s %6.3f s  %6.3f s  %5.1f MiB'
+              % (label, wall, cpu, peak / 1024))
+    print('Load average (1 min) before and after: %.2f, %.2f (wall times '
+          'grow with it, CPU times less)' % (load_before,
+                                             os.getloadavg()[0]))
     return 0
 
 
