@@ -278,12 +278,13 @@ class InstanceRecord:
         try:
             image_meta = image_meta_obj.ImageMeta.from_dict(
                 {'properties': self.properties}, strict=True)
-        except exception.InvalidImageProperty as e:
+            flavor = flavor_obj.Flavor(vcpus=self.vcpus,
+                                       memory_mb=self.memory_mb,
+                                       root_gb=self.root_gb)
+        except (exception.Invalid, ValueError) as e:
             raise RecordBroken(instance=self.name, uuid=self.uuid,
-                               reason=str(e))
-        flavor = flavor_obj.Flavor(vcpus=self.vcpus,
-                                   memory_mb=self.memory_mb,
-                                   root_gb=self.root_gb)
+                               reason=str(e).splitlines()[0] if str(e)
+                               else type(e).__name__)
         return instance_obj.Instance.new(
             uuid=self.uuid, name=self.name, flavor=flavor,
             image_meta=image_meta, image_path=self.image_path,

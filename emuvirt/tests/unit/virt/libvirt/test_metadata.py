@@ -1,5 +1,7 @@
 """Tests of the instance record kept in the domain's <metadata>."""
 
+import random
+
 from lxml import etree
 import testtools
 
@@ -345,3 +347,76 @@ class TestToInstance(testtools.TestCase):
         props = instance.image_meta.properties
         self.assertEqual('aarch64', props.hw_emulation_architecture)
         self.assertIs(True, props.hw_boot_menu)
+
+
+class TestRandomDamage(testtools.TestCase):
+    """Random edits of a valid record: a record or a broken one, no error.
+
+    Seeded: a failure names its case, and the run is the same every time.
+    """
+
+    CASES = 3000
+    VALUES = ['', ' ', '0', '1', '-1', '007', '2' * 13, '1e3', '0x10',
+              '\u0663', 'two', 'aarch64', 'vax', 'ARM64', UUID,
+              UUID.upper(), 'web\n1', 'a\tb', '\xe9', '<x>', '&amp;',
+              'hw_video_ram', 'x' * 300]
+
+    def mutate(self, rng, root):
+        nodes = [n for n in root.iter() if isinstance(n.tag, str)]
+        node = rng.choice(nodes)
+        kind = rng.randrange(7)
+        if kind == 0 and node is not root:
+            node.getparent().remove(node)
+        elif kind == 1 and node is not root:
+            node.addnext(etree.fromstring(etree.tostring(node)))
+        elif kind == 2:
+            node.text = rng.choice(self.VALUES)
+        elif kind == 3:
+            names = list(node.attrib) + ['name', 'vcpus', 'extra']
+            node.set(rng.choice(names), rng.choice(self.VALUES))
+        elif kind == 4:
+            tag = rng.choice(['{%s}owner' % NS, '{%s}uuid' % NS,
+                              '{urn:other}x', '{%s}property' % NS])
+            etree.SubElement(node, tag).text = rng.choice(self.VALUES)
+        elif kind == 5:
+            node.tag = rng.choice(['{%s}name' % NS, '{%s}flavor' % NS,
+                                   '{%s}instanc' % NS, 'plain'])
+        else:
+            node.append(etree.Comment('edited'))
+
+    def test_random_damage(self):
+        rng = random.Random(20261130)
+        base = full_record().format_dom()
+        seen = {'ok': 0, 'broken': 0, 'bad-props': 0}
+        for case in range(self.CASES):
+            root = etree.fromstring(etree.tostring(base))
+            for _ in range(rng.randint(1, 3)):
+                self.mutate(rng, root)
+            xml = ('<domain type="qemu"><name>dom</name><uuid>%s</uuid>'
+                   '<metadata>%s</metadata></domain>'
+                   % (UUID, etree.tostring(root, encoding='unicode')))
+            record = metadata.InstanceRecord.from_domain_xml(xml)
+            where = 'case %d: %s' % (case, xml)
+            if record is None:
+                # No element of ours left in <metadata>: not an emuvirt
+                # guest any more (as for a record removed by hand).
+                self.assertNotEqual(NS, etree.QName(root).namespace, where)
+                continue
+            if record.broken:
+                seen['broken'] += 1
+                self.assertEqual(('dom', UUID, '?'), (
+                    record.name, record.uuid, record.guest_arch), where)
+                self.assertNotIn('\n', record.reason, where)
+                self.assertLess(len(record.reason), 200, where)
+                continue
+            # A record that reads writes back the same.
+            self.assertEqual(record, metadata.InstanceRecord.parse_dom(
+                record.format_dom()), where)
+            try:
+                record.to_instance()
+                seen['ok'] += 1
+            except metadata.RecordBroken as e:
+                seen['bad-props'] += 1
+                self.assertNotIn('\n', str(e), where)
+        # The edits reach every outcome.
+        self.assertTrue(all(seen.values()), seen)
