@@ -21,7 +21,8 @@ command itself failed):
 * **Guest records**: a warning lists the guests whose emuvirt record (in
   the domain's ``<metadata>``) cannot be read, each with the reason. The
   other checks leave them out: nothing about them can be known. Such a
-  guest keeps running; ``emuvirt server delete`` still deletes it.
+  guest can still be stopped, started and deleted (``emuvirt server
+  delete``).
 * **Placement allocations**: with Placement configured, the allocations
   on this host's resource provider against the guests and the Placement
   ledger, as the compute service reconciles them
@@ -124,8 +125,9 @@ class Checks(upgradecheck.UpgradeCommands):
             return Result(Code.SUCCESS)
         return Result(Code.WARNING, (
             '%d guest(s) have an emuvirt record that cannot be read: %s. '
-            'emuvirt can neither rebuild nor change them; they keep '
-            'running, and "emuvirt server delete" deletes them.' % (
+            'emuvirt can neither rebuild nor change them; they can '
+            'still be stopped, started and deleted ("emuvirt server '
+            'delete").' % (
                 len(broken), '; '.join(
                     '%s: %s' % (_describe(g), g.record.reason)
                     for g in broken))))

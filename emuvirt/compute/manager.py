@@ -210,7 +210,11 @@ class ComputeManager(object):
         See :meth:`emuvirt.compute.api.ComputeAPI.remove_abandoned`; only
         for drivers that can tell whether a domain exists.
         """
-        if not hasattr(self.driver, 'domain_exists'):
+        # Most cycles have no stale claim: the object model ComputeAPI
+        # loads to remove a domain (oslo.versionedobjects, eventlet...)
+        # then stays out of the service's memory.
+        if not hasattr(self.driver, 'domain_exists') or not (
+                self.ledger.stale_claims()):
             return []
         return compute_api.ComputeAPI(
             self.conf, driver=self.driver, reportclient=self.reportclient,

@@ -2,6 +2,7 @@
 
 import itertools
 import logging
+import os
 import threading
 import time
 from unittest import mock
@@ -310,6 +311,22 @@ class TestReconcile(testtools.TestCase):
         self.assertTrue(self.service.update_available_resource())
         self.assertEqual(0, self.service.reconciled.unallocated)
         self.assertNotIn('has no allocation', self.logs.output)
+
+    def test_abandoned_creates_removed_only_when_a_claim_is_stale(self):
+        self.driver.domain_exists = mock.Mock(return_value=False)
+        remove = self.useFixture(fixtures.MockPatch(
+            'emuvirt.compute.api.ComputeAPI.remove_abandoned',
+            return_value=[])).mock
+        self.assertTrue(self.service.update_available_resource())
+        remove.assert_not_called()
+        self.ledger.begin_claim(_uuid(7))
+        with open(os.path.join(self.ledger.path, _uuid(7) + '.claim'),
+                  'w') as f:
+            f.write('999999999 1\n')   # no such process
+        remove.return_value = [_uuid(7)]
+        self.assertTrue(self.service.update_available_resource())
+        remove.assert_called_once_with()
+        self.assertEqual(1, self.service.reconciled.abandoned)
 
     def test_without_placement_nothing_to_reconcile(self):
         service = manager.ComputeManager(
