@@ -10,6 +10,11 @@ Usage::
     emuvirt-manage [--config-file F] image_property set INSTANCE \\
         --property NAME=VALUE [--property ...]
 
+``image_property set`` changes the record of a stopped guest; the guest's
+definition is rebuilt from it at its next hard reboot (``emuvirt server
+reboot --hard``). Values that guest could not be rebuilt with (a model its
+arch does not offer) are refused at once, naming the property.
+
 INSTANCE is a domain name or UUID. The commands, their meanings and exit
 codes follow ``nova-manage``'s (doc/source/admin/machine-types.rst): 0
 success, 1 an unexpected error, 2 no such instance, then one code per
@@ -127,20 +132,31 @@ def set_image_property(host, args):
     except common.CommandError as e:
         _err(str(e))
         return 4
+    # Loaded for this command only: it brings the driver's modules.
+    from emuvirt.virt import driver as virt_driver
+    drv = virt_driver.load_compute_driver(read_only=True)
     try:
-        stored = image_props.set(host, args.instance, props)
+        # Values the guest could not be rebuilt with are refused now.
+        stored = image_props.set(host, args.instance, props,
+                                 check=getattr(drv, 'plan_rebuild', None))
     except exception.InstanceInvalidState as e:
         _err(str(e))
         return 3
     except image_props.ImagePropertyNameInvalid as e:
         _err(str(e))
         return 4
-    except image_props.ImagePropertyValueInvalid as e:
+    except exception.Invalid as e:
+        # A bad value, or one the guest's arch does not take.
         _err(str(e))
         return 5
+    finally:
+        if hasattr(drv, 'host'):
+            drv.host.close()
     for name in sorted(stored):
         print('Image property %s of %s set to %s'
               % (name, args.instance, stored[name]))
+    print('It takes effect at the next hard reboot: emuvirt server reboot '
+          '--hard %s' % args.instance)
     return SUCCESS
 
 
@@ -193,7 +209,7 @@ def build_parser():
                    help='e.g. hw_disk_bus')
     p = _action(ip, 'set', set_image_property,
                 'set recorded image properties of a stopped guest (used '
-                'when its XML is next built)')
+                'from its next hard reboot)')
     p.add_argument('instance', metavar='INSTANCE', help='name or UUID')
     p.add_argument('--property', metavar='NAME=VALUE', action='append',
                    required=True, help='repeatable')

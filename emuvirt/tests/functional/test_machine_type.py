@@ -322,6 +322,26 @@ class TestImagePropertySet(MachineTypeFunctionalTestCase):
             self.assertUntouched(dom, 5, 'image_property', 'set', 'web1',
                                  '--property', item)
 
+    def test_5_value_the_guest_arch_does_not_take(self):
+        dom = self.define(arch='aarch64')
+        for name, value in (('hw_disk_bus', 'ide'),
+                            ('hw_video_model', 'qxl')):
+            _code, out, err = self.assertUntouched(
+                dom, 5, 'image_property', 'set', 'web1', '--property',
+                '%s=%s' % (name, value))
+            self.assertEqual('', out)
+            self.assertEqual(1, len(err.splitlines()), err)
+            self.assertIn('Image property %s' % name, err)
+
+    def test_0_says_when_it_takes_effect(self):
+        self.define(arch='aarch64')
+        code, out, err = self.set('web1', '--property',
+                                  'hw_video_model=virtio')
+        self.assertEqual(0, code, err)
+        self.assertEqual('Image property hw_video_model of web1 set to '
+                         'virtio\nIt takes effect at the next hard reboot: '
+                         'emuvirt server reboot --hard web1\n', out)
+
 
 class TestStability(MachineTypeFunctionalTestCase):
     """[libvirt]hw_machine_type changes never reach existing guests."""

@@ -20,6 +20,7 @@ from emuvirt.tests.fixtures import guests
 from emuvirt.tests.functional import test_base
 from emuvirt.tests.functional import test_guest_xml_cmd
 from emuvirt.virt.libvirt import host as vhost
+from emuvirt.virt.libvirt import image_props
 
 NOTE = ('emuvirt: note: no Placement configured ([placement]auth_type is '
         'unset): no resources claimed for %s\n')
@@ -378,6 +379,39 @@ class TestPowerAndDelete(ServerTestCase):
         self.ok('reboot', 'g1', '--hard')
         self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, self.state())
         self.assertEqual(3, len({first, second, self.domain().ID()}))
+
+    def test_hard_reboot_applies_recorded_properties(self):
+        self.create()
+        self.ok('stop', 'g1', '--timeout', '0')
+        self.useFixture(guests.ManagedSave())
+        host = vhost.Host()
+        self.addCleanup(host.close)
+        image_props.set(host, 'g1', {'hw_video_model': 'virtio'})
+        self.ok('start', 'g1')
+        # A start keeps the definition.
+        self.assertNotIn('<video', self.domain().XMLDesc(0))
+        self.ok('reboot', 'g1', '--hard')
+        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, self.state())
+        models = etree.fromstring(self.domain().XMLDesc(0)).iterfind(
+            'devices/video/model')
+        self.assertEqual(['virtio'], [m.get('type') for m in models])
+
+    def test_hard_reboot_refused_leaves_the_guest(self):
+        self.create()
+        self.ok('stop', 'g1', '--timeout', '0')
+        self.useFixture(guests.ManagedSave())
+        host = vhost.Host()
+        self.addCleanup(host.close)
+        # No check: as if written with virsh metadata.
+        image_props.set(host, 'g1', {'hw_disk_bus': 'ide'})
+        self.ok('start', 'g1')
+        dom = self.domain()
+        before = (dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), dom.ID())
+        err = self.refused('reboot', 'g1', '--hard')
+        self.assertIn('Image property hw_disk_bus', err)
+        self.assertEqual(before, (dom.XMLDesc(
+            libvirt.VIR_DOMAIN_XML_INACTIVE), dom.ID()))
+        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, self.state())
 
     def test_delete_leaves_nothing(self):
         self.create('g1', arch=None, *('--property',

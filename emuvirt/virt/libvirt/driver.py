@@ -15,6 +15,7 @@ import os
 import time
 
 import libvirt
+from lxml import etree
 from oslo_log import log as logging
 from oslo_utils import excutils
 
@@ -31,6 +32,7 @@ from emuvirt.virt.libvirt import guest_config
 from emuvirt.virt.libvirt import host as vhost
 from emuvirt.virt.libvirt import instance_files
 from emuvirt.virt.libvirt import metadata
+from emuvirt.virt.libvirt import rebuild
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -144,7 +146,8 @@ class LibvirtDriver(driver.ComputeDriver):
             image_path=instance.image_path,
             kernel_path=instance.kernel_path,
             ramdisk_path=instance.ramdisk_path,
-            properties=props.to_dict())
+            properties=props.to_dict(),
+            disk_format=_recorded_format(instance, image_meta))
         if networks is None:
             networks = self._networks()
         return guest_config.GuestPlan(
@@ -338,21 +341,72 @@ class LibvirtDriver(driver.ComputeDriver):
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_uri=None):
-        """Reboot: SOFT (shut down, start) or HARD (destroy, start).
+        """Reboot: SOFT (shut down, start) or HARD (rebuild, reset).
 
-        A soft reboot turns hard when the guest does not power off within
-        ``[libvirt]shutdown_timeout`` s; a guest that is not running is
-        simply started.
+        A hard reboot first regenerates the definition from the instance
+        record (see :meth:`plan_rebuild`), so recorded image properties
+        changed since the last build take effect; if that fails (a
+        property the plan refuses, libvirt refusing the XML), the error
+        propagates and the guest and its definition are as they were.
+        A soft reboot keeps the definition; it turns into a reset (still
+        without rebuilding) when the guest does not power off within
+        ``[libvirt]shutdown_timeout`` s. A guest that is not running is
+        started (by a hard reboot, from the rebuilt definition).
         """
         guest = self._get_guest(instance)
-        if reboot_type == 'SOFT' and guest.is_active():
+        if reboot_type != 'SOFT':
+            self._redefine_from_record(guest)
+        elif guest.is_active():
             if self._clean_shutdown(guest, CONF.libvirt.shutdown_timeout):
                 guest.launch()
                 return
-            LOG.warning('%s did not shut down within %d s; hard reboot',
+            LOG.warning('%s did not shut down within %d s; resetting it',
                         instance.name, CONF.libvirt.shutdown_timeout)
         guest.destroy()
         guest.launch()
+
+    def plan_rebuild(self, xml):
+        """(plan, XML) regenerating the stored definition ``xml``.
+
+        The plan is made from the record in ``xml`` as at spawn; what
+        identifies the guest (name, UUID, machine type, NICs, NVRAM, config
+        drive) is kept from ``xml`` (see
+        :mod:`~emuvirt.virt.libvirt.rebuild`). Nothing is defined.
+
+        :raises: the plan's refusals, naming the property; RecordBroken
+            for a record that cannot be read.
+        """
+        record = metadata.InstanceRecord.from_domain_xml(xml)
+        if record is None:
+            raise exception.InstanceNotFound(
+                instance=etree.fromstring(xml.encode()).findtext('name'))
+        if record.broken:
+            raise record.error()
+        instance, image_meta = rebuild.instance_of(record, xml)
+        plan = self.plan_guest(instance, image_meta,
+                               networks=rebuild.networks_of(xml))
+        new_xml = guest_config.build(plan).to_xml()
+        return plan, rebuild.keep_identity(xml, new_xml, plan.instance_dir)
+
+    def _redefine_from_record(self, guest):
+        """Replace the stored definition by one rebuilt from the record.
+
+        One ``defineXML``: libvirt takes the whole new definition or keeps
+        the old one. A running guest goes on with the old one until it is
+        destroyed.
+        A guest whose record cannot be read keeps its definition (it can
+        still be reset, as it can be stopped or deleted); a warning says
+        why.
+        """
+        try:
+            _plan, xml = self.plan_rebuild(
+                guest.get_xml_desc(persistent=True))
+        except metadata.RecordBroken as e:
+            LOG.warning('%s keeps its definition: %s', guest.name, e)
+            return
+        self._define(guest, xml)
+        LOG.debug('Rebuilt the definition of %s from its record',
+                  guest.name)
 
     def power_off(self, instance, timeout=0, retry_interval=0):
         """Ask the guest to power off for ``timeout`` s, then destroy it.
@@ -498,6 +552,12 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def get_available_nodes(self, refresh=False):
         return [CONF.host]
+
+
+def _recorded_format(instance, image_meta):
+    """The image format the record keeps (None without an image)."""
+    fmt = image_meta.disk_format if instance.image_path else None
+    return fmt if fmt in metadata.DISK_FORMATS else None
 
 
 instance_dir = instance_files.instance_dir

@@ -3,10 +3,13 @@
 At spawn the driver records the guest's image properties in its instance
 record. Like ``nova-manage image_property set``, :func:`set` changes only
 those stored properties, for a stopped guest: the domain XML is not
-rebuilt, so the guest starts as before, and the new values are used the
-next time emuvirt builds the guest's XML from its record (a rebuild). That
-is how an operator repairs properties a change of machine type made
-invalid, without touching the guest now.
+rebuilt, so a start starts the guest as before, and the new values are
+used the next time emuvirt builds the guest's XML from its record: the
+next hard reboot (``emuvirt server reboot --hard``, see
+:meth:`emuvirt.virt.libvirt.driver.LibvirtDriver.plan_rebuild`). That is
+how an operator repairs properties a change of machine type made
+invalid, or changes a device model. Given the driver's check, values the
+guest could not be rebuilt with are refused here already.
 
 Names and values are checked by
 :meth:`emuvirt.objects.image_meta.ImageMetaProps.from_dict` (strict).
@@ -82,22 +85,29 @@ def validate(props):
     return {name: str(value) for name, value in obj.to_dict().items()}
 
 
-def set(host, instance, props):
+def set(host, instance, props, check=None):
     """Set image properties in a stopped guest's record.
 
     Checks, in order: the guest exists, names, values, the guest is shut
-    off; any refusal leaves the guest untouched.
+    off, then ``check``; any refusal leaves the guest untouched.
 
     :param props: {name: value}; values as strings, as on a command line.
+    :param check: called with the persistent XML holding the new record;
+        raises for a guest that could not be rebuilt from it (the
+        driver's ``plan_rebuild``: a property the guest's arch does not
+        take).
     :returns: {canonical name: value stored}
     :raises: InstanceNotFound, ImagePropertyNameInvalid,
-        ImagePropertyValueInvalid, InstanceInvalidState
+        ImagePropertyValueInvalid, InstanceInvalidState; the plan's
+        refusal (an emuvirt.exception.Invalid) from ``check``
     """
     guest = records.lookup(host, instance)
     new = validate(props)
     records.require_stopped(guest, 'setting its image properties')
     merged = dict(guest.record.properties)
     merged.update(new)
-    records.redefine(host, guest, dataclasses.replace(guest.record,
-                                                      properties=merged))
+    record = dataclasses.replace(guest.record, properties=merged)
+    if check is not None:
+        check(records.with_record(guest.xml, record))
+    records.redefine(host, guest, record)
     return new

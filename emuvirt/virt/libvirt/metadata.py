@@ -10,7 +10,7 @@ lives in one element of the emuvirt XML namespace::
       <emuvirt:guestArch>aarch64</emuvirt:guestArch>
       <emuvirt:machineType>virt-7.2</emuvirt:machineType>
       <emuvirt:flavor vcpus="1" memory_mb="512" root_gb="0"/>
-      <emuvirt:boot image="..." kernel="..." ramdisk="..."/>
+      <emuvirt:boot image="..." format="qcow2" kernel="..." ramdisk="..."/>
       <emuvirt:properties>
         <emuvirt:property name="hw_emulation_architecture">aarch64</...>
       </emuvirt:properties>
@@ -57,8 +57,11 @@ _TEXT = (('uuid', 'uuid', True), ('name', 'name', True),
          ('machineType', 'machine_type', False))
 # Flavor attributes and their lowest value; each must be there.
 _FLAVOR = (('vcpus', 1), ('memory_mb', 1), ('root_gb', 0))
-_BOOT = (('image', 'image_path'), ('kernel', 'kernel_path'),
-         ('ramdisk', 'ramdisk_path'))
+_BOOT = (('image', 'image_path'), ('format', 'disk_format'),
+         ('kernel', 'kernel_path'), ('ramdisk', 'ramdisk_path'))
+# The image's format (how spawn used it: an iso is a cdrom). Records
+# written before it was kept have none; see InstanceRecord.disk_format.
+DISK_FORMATS = ('qcow2', 'raw', 'iso')
 _KNOWN = {tag for tag, _attr, _req in _TEXT}
 _KNOWN.update(('flavor', 'boot', 'properties'))
 _NUMBER = re.compile(r'[0-9]{1,12}\Z')
@@ -202,6 +205,9 @@ class InstanceRecord:
     kernel_path: str = None
     ramdisk_path: str = None
     properties: dict = dataclasses.field(default_factory=dict)
+    #: The image's format, one of DISK_FORMATS; None in records written
+    #: before it was kept (and when there is no image).
+    disk_format: str = None
 
     def format_dom(self):
         root = etree.Element(_q(ROOT), nsmap={PREFIX: NAMESPACE})
@@ -213,9 +219,8 @@ class InstanceRecord:
         etree.SubElement(root, _q('flavor'), vcpus=str(self.vcpus),
                          memory_mb=str(self.memory_mb),
                          root_gb=str(self.root_gb))
-        boot = {k: v for k, v in (('image', self.image_path),
-                                  ('kernel', self.kernel_path),
-                                  ('ramdisk', self.ramdisk_path)) if v}
+        boot = {attr: getattr(self, field) for attr, field in _BOOT
+                if getattr(self, field)}
         etree.SubElement(root, _q('boot'), boot)
         props = etree.SubElement(root, _q('properties'))
         for key in sorted(self.properties):
@@ -262,6 +267,10 @@ class InstanceRecord:
             if attr in boot and not boot[attr]:
                 raise RecordInvalid('emuvirt:boot %s is empty' % attr)
             values[field] = boot.get(attr)
+        if values['disk_format'] not in (None,) + DISK_FORMATS:
+            raise RecordInvalid('emuvirt:boot format is not one of %s: %s'
+                                % (', '.join(DISK_FORMATS),
+                                   _shown(values['disk_format'])))
         values['properties'] = _properties(children.get('properties'))
         return cls(**values)
 
@@ -277,7 +286,8 @@ class InstanceRecord:
 
         try:
             image_meta = image_meta_obj.ImageMeta.from_dict(
-                {'properties': self.properties}, strict=True)
+                {'properties': self.properties,
+                 'disk_format': self.disk_format}, strict=True)
             flavor = flavor_obj.Flavor(vcpus=self.vcpus,
                                        memory_mb=self.memory_mb,
                                        root_gb=self.root_gb)

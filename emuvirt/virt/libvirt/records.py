@@ -169,6 +169,16 @@ def require_stopped(guest, action):
         needed='shut off')
 
 
+def with_record(xml, record, machine=None):
+    """Persistent XML ``xml`` holding ``record`` (and ``machine``)."""
+    tree = etree.fromstring(xml.encode())
+    old = tree.find(_RECORD_PATH)
+    old.getparent().replace(old, record.format_dom())
+    if machine is not None:
+        tree.find('os/type').set('machine', machine)
+    return etree.tostring(tree, encoding='unicode')
+
+
 def redefine(host, guest, record, machine=None):
     """Write ``record`` (and ``machine``, if given) in one ``defineXML``.
 
@@ -178,11 +188,6 @@ def redefine(host, guest, record, machine=None):
     :raises: libvirt.libvirtError if libvirt refuses the new definition;
         the old one is then still in place.
     """
-    tree = etree.fromstring(guest.xml.encode())
-    old = tree.find(_RECORD_PATH)
-    old.getparent().replace(old, record.format_dom())
-    if machine is not None:
-        tree.find('os/type').set('machine', machine)
-    domain = host.define_domain(etree.tostring(tree, encoding='unicode'))
+    domain = host.define_domain(with_record(guest.xml, record, machine))
     LOG.debug('Redefined %s (%s)', guest.name, guest.uuid)
     return _load(domain)

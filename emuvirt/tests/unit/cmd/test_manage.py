@@ -210,9 +210,14 @@ class TestImagePropertyCommands(ManageTestCase):
             'image_property', 'set', 'web1', '--property',
             'hw_disk_bus=scsi', '--property', 'hw_boot_menu=yes'))
         set_.assert_called_once_with(self.host, 'web1', {
-            'hw_disk_bus': 'scsi', 'hw_boot_menu': 'yes'})
+            'hw_disk_bus': 'scsi', 'hw_boot_menu': 'yes'}, check=mock.ANY)
+        # Checked against the plan of the configured driver.
+        self.assertEqual('plan_rebuild',
+                         set_.call_args.kwargs['check'].__name__)
         self.assertEqual('Image property hw_boot_menu of web1 set to True\n'
-                         'Image property hw_disk_bus of web1 set to scsi\n',
+                         'Image property hw_disk_bus of web1 set to scsi\n'
+                         'It takes effect at the next hard reboot: emuvirt '
+                         'server reboot --hard web1\n',
                          self.out.getvalue())
 
     def test_set_refusals(self):
@@ -224,6 +229,9 @@ class TestImagePropertyCommands(ManageTestCase):
                 name='hw_x', reason='unknown'), 4),
             (image_props.ImagePropertyValueInvalid(
                 name='hw_disk_bus', reason='bad'), 5),
+            # The plan's refusal of a value the guest's arch does not take.
+            (exception.InvalidImageProperty(
+                name='hw_disk_bus', reason='bus ide is not supported'), 5),
         )
         set_ = self.patch((image_props, 'set'))
         for error, code in errors:

@@ -19,6 +19,7 @@ def full_record(**kwargs):
     args = dict(uuid=UUID, name='web1', guest_arch='aarch64',
                 machine_type='virt-7.2', vcpus=2, memory_mb=1024,
                 root_gb=10, image_path='/img/disk.qcow2',
+                disk_format='qcow2',
                 kernel_path='/img/vmlinuz', ramdisk_path='/img/initrd',
                 properties={'hw_emulation_architecture': 'aarch64',
                             'hw_console_type': 'vnc'})
@@ -56,7 +57,7 @@ class TestFormat(testtools.TestCase):
         self.assertEqual({'vcpus': '2', 'memory_mb': '1024',
                           'root_gb': '10'},
                          dict(root.find(q('flavor')).attrib))
-        self.assertEqual({'image': '/img/disk.qcow2',
+        self.assertEqual({'image': '/img/disk.qcow2', 'format': 'qcow2',
                           'kernel': '/img/vmlinuz', 'ramdisk': '/img/initrd'},
                          dict(root.find(q('boot')).attrib))
         props = root.findall('%s/%s' % (q('properties'), q('property')))
@@ -123,6 +124,24 @@ class TestRoundTrip(testtools.TestCase):
             metadata.InstanceRecord(uuid=UUID, name='x', guest_arch='riscv64',
                                     vcpus=2, memory_mb=64), record)
         self.assertFalse(record.broken)
+
+    def test_record_without_image_format_reads(self):
+        # Written before the format was kept: it reads, format unknown.
+        text = ('<e:instance xmlns:e="%s"><e:uuid>%s</e:uuid>'
+                '<e:name>x</e:name><e:guestArch>aarch64</e:guestArch>'
+                '<e:flavor vcpus="1" memory_mb="64" root_gb="1"/>'
+                '<e:boot image="/img/a.qcow2"/></e:instance>' % (NS, UUID))
+        record = metadata.InstanceRecord.from_xml(text)
+        self.assertEqual(('/img/a.qcow2', None),
+                         (record.image_path, record.disk_format))
+        self.assertIsNone(record.to_instance().image_meta.disk_format)
+
+    def test_image_format_round_trip(self):
+        for fmt in metadata.DISK_FORMATS:
+            record = full_record(disk_format=fmt)
+            back = metadata.InstanceRecord.from_xml(record.to_xml())
+            self.assertEqual(fmt, back.disk_format)
+            self.assertEqual(fmt, back.to_instance().image_meta.disk_format)
 
 
 def _record_text(**changes):
@@ -192,6 +211,10 @@ BROKEN = [
      'emuvirt:boot kernel is empty'),
     ('unknown boot attribute', _record_text(boot='<e:boot dtb="/x"/>'),
      'unknown attribute dtb of emuvirt:boot'),
+    ('unknown image format', _record_text(boot='<e:boot format="vmdk"/>'),
+     "emuvirt:boot format is not one of qcow2, raw, iso: 'vmdk'"),
+    ('empty image format', _record_text(boot='<e:boot format=""/>'),
+     'emuvirt:boot format is empty'),
     ('property without name', _record_text(
         properties='<e:properties><e:property>x</e:property>'
                    '</e:properties>'), 'an emuvirt:property has no name'),
