@@ -278,8 +278,17 @@ def parse_host_cpu(xml):
     return _parse_host_cpu(_host_element(xml))
 
 
+# libvirt's <host> starts <uuid>...</uuid> <cpu> <arch>NAME</arch>.
+_HOST_ARCH_RE = re.compile(
+    r'<host>\s*(?:<uuid>[^<]*</uuid>\s*)?<cpu>\s*<arch>([^<]*)</arch>')
+
+
 def parse_host_arch(xml):
     """The canonical host arch of a ``<capabilities>`` document alone."""
+    text = _as_text(xml)
+    match = _HOST_ARCH_RE.search(text) if text is not None else None
+    if match is not None and text.count('<host') == 1:
+        return canonical_arch(match.group(1).strip())
     host = _host_element(xml)
     return canonical_arch(_text(host, 'cpu/arch') if host is not None
                           else None)
