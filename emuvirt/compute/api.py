@@ -334,13 +334,15 @@ class ComputeAPI(object):
         :returns: the UUIDs whose domain was removed.
         :raises: HypervisorUnavailable when libvirt cannot be reached.
         """
-        # The object model loads only when there is something to remove.
-        from emuvirt.objects import instance as instance_obj
-
         removed = []
         for uuid in sorted(self.ledger.stale_claims()):
             if not self.driver.domain_exists(uuid):
                 continue
+            # The object model (oslo.versionedobjects, with oslo.messaging
+            # and eventlet: ~15 MB) loads only when there is something to
+            # remove, not in every cycle of the compute service.
+            from emuvirt.objects import instance as instance_obj
+
             instance = instance_obj.Instance.new(uuid=uuid)
             LOG.warning('Removing domain %s: its create never finished',
                         uuid)

@@ -97,3 +97,25 @@ class TestImports(testtools.TestCase):
             stdout=subprocess.PIPE, text=True, check=True, timeout=120,
             env=env)
         self.assertEqual('True True False\n', proc.stdout)
+
+    def test_compute_cycle_removing_nothing_loads_no_objects(self):
+        # Each cycle of emuvirt-compute looks for abandoned creates; the
+        # object model (~15 MB resident) loads only to remove one.
+        code = (
+            'import sys\n'
+            'from emuvirt.compute import api\n'
+            'from emuvirt import conf\n'
+            'class Ledger:\n'
+            '    def stale_claims(self):\n'
+            '        return {"0c6f1ad2-5bd5-4bd6-9a77-1f4b1b06b0a1"}\n'
+            'class Driver:\n'
+            '    def domain_exists(self, uuid):\n'
+            '        return False\n'
+            'compute = api.ComputeAPI(conf.CONF, driver=Driver(),\n'
+            '                         reportclient=None, ledger=Ledger())\n'
+            'print(compute.remove_abandoned(),\n'
+            '      "oslo_versionedobjects" in sys.modules)\n')
+        proc = subprocess.run([sys.executable, '-c', code],
+                              stdout=subprocess.PIPE, text=True, check=True,
+                              timeout=120)
+        self.assertEqual('[] False\n', proc.stdout)
