@@ -45,6 +45,15 @@ def add_parser(subparsers):
     create.add_argument('name', metavar='NAME',
                         help='guest name (letters, digits, . _ + -)')
     common.add_image_arguments(create)
+    create.add_argument('--user-data', metavar='FILE',
+                        help='user data for the guest (cloud-init), on '
+                             'its config drive')
+    create.add_argument('--ssh-key', metavar='FILE',
+                        help='OpenSSH public key file (one line), on the '
+                             "guest's config drive as keypair 'default'")
+    create.add_argument('--config-drive', action='store_true',
+                        help='give the guest a config drive even without '
+                             '--user-data or --ssh-key')
     create.add_argument('--wait', action='store_true',
                         help='wait until the guest runs')
     create.add_argument('--wait-for', metavar='TEXT',
@@ -145,6 +154,7 @@ def _create(api, args):
         raise common.CommandError(reason='--wait-for needs --wait')
     name = _check_name(args.name)
     instance, image_meta = common.build_instance(args, name=name)
+    _config_drive(instance, args)
     created = api.create(instance, image_meta)
     if not created.claimed:
         _note('no Placement configured ([placement]auth_type is unset): '
@@ -162,6 +172,49 @@ def _create(api, args):
         else:
             print('%s is running' % name)
     return 0
+
+
+def _read(path, arg):
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except OSError as e:
+        raise common.CommandError(reason='%s %s: cannot read: %s' % (
+            arg, path, e.strerror or e))
+
+
+def _config_drive(instance, args):
+    """Check --user-data and --ssh-key into the instance.
+
+    The guest gets a config drive with either, or with --config-drive.
+    """
+    from emuvirt.virt import configdrive
+
+    try:
+        if args.user_data is not None:
+            instance.user_data = configdrive.check_user_data(
+                _read(args.user_data, '--user-data'))
+    except exception.Invalid as e:
+        if isinstance(e, common.CommandError):
+            raise
+        raise common.CommandError(reason='--user-data %s: %s' % (
+            args.user_data, e))
+    try:
+        if args.ssh_key is not None:
+            data = _read(args.ssh_key, '--ssh-key')
+            try:
+                text = data.decode('ascii')
+            except UnicodeDecodeError:
+                raise configdrive.InvalidPublicKey(
+                    reason='not an OpenSSH public key (not ASCII text)')
+            instance.key_data = configdrive.check_public_key(text)
+    except exception.Invalid as e:
+        if isinstance(e, common.CommandError):
+            raise
+        raise common.CommandError(reason='--ssh-key %s: %s' % (
+            args.ssh_key, e))
+    instance.config_drive = bool(args.config_drive or
+                                 instance.user_data or instance.key_data)
 
 
 # -- queries ------------------------------------------------------------------
@@ -212,6 +265,7 @@ def _show(api, args):
         ('ramdisk', instance.ramdisk_path),
         ('console log', details.console_log),
         ('instance dir', details.instance_dir),
+        ('config drive', details.config_drive),
     ]
     for key, value in fields:
         if value is not None:

@@ -106,6 +106,8 @@ class Details(object):
     state: str
     console_log: str
     instance_dir: str
+    #: the config drive file, None when the guest has none
+    config_drive: typing.Optional[str] = None
 
 
 _UNSET = object()
@@ -409,7 +411,8 @@ class ComputeAPI(object):
             state=virt_driver.STATE_MAP.get(drv.get_info(instance).state,
                                             'unknown'),
             console_log=drv.get_console_log_path(instance),
-            instance_dir=drv.instance_dir(instance))
+            instance_dir=drv.instance_dir(instance),
+            config_drive=drv.config_drive_path(instance))
 
     def console_output(self, name_or_uuid, lines=None):
         """The end of a guest's console log, the last ``lines`` only."""

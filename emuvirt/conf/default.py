@@ -39,6 +39,13 @@ disks, NVRAM copies, console logs, and the Placement ledger in
 ``emuvirt`` writes and ``emuvirt-compute`` reads, so both must use the
 same path).
 """),
+    cfg.StrOpt(
+        'mkisofs_cmd',
+        default='genisoimage',
+        help="""
+Command that writes a guest's config drive (an ISO 9660 image), as Nova's
+option of the same name. It is run with genisoimage's arguments.
+"""),
 ]
 
 

@@ -9,6 +9,7 @@ give a JSON-serialisable form and :meth:`Instance.from_primitive` /
 import json
 
 from oslo_utils import uuidutils
+from oslo_utils import versionutils
 
 from emuvirt.objects import base
 from emuvirt.objects import fields
@@ -27,10 +28,14 @@ class Instance(base.EmuvirtObject):
     for it. ``image_path``, ``kernel_path`` and ``ramdisk_path`` are local
     files. ``machine_type`` records the machine type chosen at first spawn
     so that later rebuilds keep the guest's hardware stable.
+    ``config_drive`` says the guest has a config drive, built at spawn
+    from ``user_data`` (base64, as in Nova) and ``key_data`` (an OpenSSH
+    public key line).
     """
 
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: Added config_drive, user_data, key_data
+    VERSION = '1.1'
 
     fields = {
         'uuid': fields.UUIDField(),
@@ -46,12 +51,22 @@ class Instance(base.EmuvirtObject):
         'host': fields.StringField(nullable=True, default=None),
         'node': fields.StringField(nullable=True, default=None),
         'created_at': fields.DateTimeField(nullable=True, default=None),
+        'config_drive': fields.BooleanField(default=False),
+        'user_data': fields.StringField(nullable=True, default=None),
+        'key_data': fields.StringField(nullable=True, default=None),
     }
 
     obj_relationships = {
         'flavor': [('1.0', '1.0')],
         'image_meta': [('1.0', '1.1')],
     }
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        target = versionutils.convert_version_to_tuple(target_version)
+        if target < (1, 1):
+            for name in ('config_drive', 'user_data', 'key_data'):
+                primitive.pop(name, None)
 
     @classmethod
     def new(cls, **kwargs):

@@ -25,6 +25,7 @@ from emuvirt.conf import validate
 from emuvirt import exception
 from emuvirt import interrupt
 from emuvirt.virt import archs
+from emuvirt.virt import configdrive
 from emuvirt.virt import driver
 from emuvirt.virt.libvirt import decide
 from emuvirt.virt.libvirt import guest as vguest
@@ -105,7 +106,8 @@ class LibvirtDriver(driver.ComputeDriver):
         return guest_config.Boot(
             disk_path=disk, cdrom_path=path if is_iso else None,
             kernel=instance.kernel_path, ramdisk=instance.ramdisk_path,
-            cmdline=cmdline)
+            cmdline=cmdline,
+            config_drive_path=config_drive_path(instance))
 
     def _networks(self):
         """One NIC: on ``[libvirt]network_name`` if up, else user-mode."""
@@ -146,6 +148,7 @@ class LibvirtDriver(driver.ComputeDriver):
             image_path=instance.image_path,
             kernel_path=instance.kernel_path,
             ramdisk_path=instance.ramdisk_path,
+            config_drive_path=boot.config_drive_path,
             properties=props.to_dict(),
             disk_format=_recorded_format(instance, image_meta))
         if networks is None:
@@ -180,7 +183,7 @@ class LibvirtDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None):
-        """plan -> instance dir -> disk -> define -> start.
+        """plan -> instance dir -> disk, config drive -> define -> start.
 
         libvirt copies the NVRAM template named in the XML at first start.
         Whatever stops the spawn (an error, KeyboardInterrupt or SIGTERM's
@@ -203,6 +206,9 @@ class LibvirtDriver(driver.ComputeDriver):
                 instance_files.create_dir(plan.instance_dir)
                 made = True
             self._create_disk(instance, image_meta, plan.boot)
+            if plan.boot.config_drive_path:
+                configdrive.make(plan.boot.config_drive_path, instance,
+                                 CONF.mkisofs_cmd)
             guest = self._define(instance, xml)
             LOG.debug('Starting %s (%s guest, machine %s)', instance.name,
                       plan.profile.arch, plan.machine)
@@ -535,6 +541,11 @@ class LibvirtDriver(driver.ComputeDriver):
         """Where the instance's files live (see instance_files)."""
         return instance_files.instance_dir(instance)
 
+    @staticmethod
+    def config_drive_path(instance):
+        """The instance's config drive file, or None if it has none."""
+        return config_drive_path(instance)
+
     #: Console bytes as text, terminal escapes removed.
     clean_console_text = staticmethod(instance_files.clean_console_text)
 
@@ -561,3 +572,10 @@ def _recorded_format(instance, image_meta):
 
 
 instance_dir = instance_files.instance_dir
+
+
+def config_drive_path(instance):
+    """The instance's config drive file, or None if it has none."""
+    if not instance.config_drive:
+        return None
+    return os.path.join(instance_dir(instance), configdrive.FILE_NAME)

@@ -13,7 +13,11 @@ from emuvirt.virt.libvirt import config as vconfig
 
 @dataclasses.dataclass(frozen=True)
 class Boot:
-    """How the guest boots: a disk image, a cdrom and/or a kernel."""
+    """How the guest boots: a disk image, a cdrom and/or a kernel.
+
+    ``config_drive_path``: a config drive, attached read-only as one
+    more cdrom (never booted from).
+    """
 
     disk_path: str = None
     disk_format: str = 'qcow2'
@@ -21,6 +25,7 @@ class Boot:
     kernel: str = None
     ramdisk: str = None
     cmdline: str = None
+    config_drive_path: str = None
 
     @property
     def direct_kernel(self):
@@ -115,7 +120,8 @@ def _controllers(plan):
                      for i in range(1, plan.pcie_ports + 1))
     usb = plan.profile.usb_model
     buses = {plan.disk_bus if plan.boot.disk_path else None,
-             plan.cdrom_bus if plan.boot.cdrom_path else None}
+             plan.cdrom_bus if plan.boot.cdrom_path else None,
+             plan.cdrom_bus if plan.boot.config_drive_path else None}
     if usb:
         # Tablet and keyboard come with graphics; a disk may be on USB.
         needed = plan.graphics or 'usb' in buses
@@ -140,6 +146,14 @@ def _disks(plan):
             boot.cdrom_path, prefix.get(plan.cdrom_bus, 'sd') + 'b',
             plan.cdrom_bus, device='cdrom', driver_type='raw',
             readonly=True))
+    if boot.config_drive_path:
+        # After the boot cdrom on the same bus ('c'), else 'b' as well.
+        pre = prefix.get(plan.cdrom_bus, 'sd')
+        used = {d.target_dev for d in disks}
+        dev = next(pre + c for c in 'bcdefgh' if pre + c not in used)
+        disks.append(vconfig.GuestDisk(
+            boot.config_drive_path, dev, plan.cdrom_bus, device='cdrom',
+            driver_type='raw', readonly=True))
     return disks
 
 

@@ -10,7 +10,8 @@ lives in one element of the emuvirt XML namespace::
       <emuvirt:guestArch>aarch64</emuvirt:guestArch>
       <emuvirt:machineType>virt-7.2</emuvirt:machineType>
       <emuvirt:flavor vcpus="1" memory_mb="512" root_gb="0"/>
-      <emuvirt:boot image="..." format="qcow2" kernel="..." ramdisk="..."/>
+      <emuvirt:boot image="..." format="qcow2" kernel="..." ramdisk="..."
+                    configDrive=".../disk.config"/>
       <emuvirt:properties>
         <emuvirt:property name="hw_emulation_architecture">aarch64</...>
       </emuvirt:properties>
@@ -58,7 +59,8 @@ _TEXT = (('uuid', 'uuid', True), ('name', 'name', True),
 # Flavor attributes and their lowest value; each must be there.
 _FLAVOR = (('vcpus', 1), ('memory_mb', 1), ('root_gb', 0))
 _BOOT = (('image', 'image_path'), ('format', 'disk_format'),
-         ('kernel', 'kernel_path'), ('ramdisk', 'ramdisk_path'))
+         ('kernel', 'kernel_path'), ('ramdisk', 'ramdisk_path'),
+         ('configDrive', 'config_drive_path'))
 # The image's format (how spawn used it: an iso is a cdrom). Records
 # written before it was kept have none; see InstanceRecord.disk_format.
 DISK_FORMATS = ('qcow2', 'raw', 'iso')
@@ -204,6 +206,8 @@ class InstanceRecord:
     image_path: str = None
     kernel_path: str = None
     ramdisk_path: str = None
+    #: the guest's config drive (in its instance directory), if it has one
+    config_drive_path: str = None
     properties: dict = dataclasses.field(default_factory=dict)
     #: The image's format, one of DISK_FORMATS; None in records written
     #: before it was kept (and when there is no image).
@@ -299,7 +303,8 @@ class InstanceRecord:
             uuid=self.uuid, name=self.name, flavor=flavor,
             image_meta=image_meta, image_path=self.image_path,
             kernel_path=self.kernel_path, ramdisk_path=self.ramdisk_path,
-            machine_type=self.machine_type)
+            machine_type=self.machine_type,
+            config_drive=bool(self.config_drive_path))
 
     @classmethod
     def from_xml(cls, text):

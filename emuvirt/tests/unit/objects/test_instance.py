@@ -75,6 +75,20 @@ class TestInstance(testtools.TestCase):
         self.assertIn('hw_emulation_architecture',
                       props['emuvirt_object.data'])
 
+    def test_backport_drops_config_drive_fields(self):
+        inst = _instance()
+        inst.config_drive = True
+        inst.user_data = 'I2Nsb3VkLWNvbmZpZwo='
+        inst.key_data = 'ssh-ed25519 AAAA me'
+        data = inst.to_primitive()['emuvirt_object.data']
+        self.assertEqual((True, 'ssh-ed25519 AAAA me'),
+                         (data['config_drive'], data['key_data']))
+        old = inst.to_primitive(target_version='1.0')
+        self.assertEqual(
+            set(), {'config_drive', 'user_data', 'key_data'} &
+            set(old['emuvirt_object.data']))
+        self.assertEqual('1.0', old['emuvirt_object.version'])
+
     def test_uuid_normalised(self):
         inst = instance.Instance.new(
             uuid='{6D1F6B8E-0C0A-4E7A-9C43-3B1F0E1C2D3A}')

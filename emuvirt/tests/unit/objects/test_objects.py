@@ -14,7 +14,7 @@ EXPECTED_HASHES = {
     'Flavor': '1.0-53dfcfe1cb2abea411e1cdf57002f6d7',
     'ImageMeta': '1.1-b4e5b215d012ff77893415129b1cfaa1',
     'ImageMetaProps': '1.1-1455bb35d8bb42a61e5ea5859195a9f5',
-    'Instance': '1.0-ec8117569f5cd0a5ded424ced2d21787',
+    'Instance': '1.1-3234241eff420cbd121236fea2715609',
 }
 
 EXPECTED_TREE = {

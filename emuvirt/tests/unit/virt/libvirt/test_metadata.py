@@ -114,6 +114,15 @@ class TestRoundTrip(testtools.TestCase):
         self.assertEqual(64, again.hw_video_ram)
         self.assertEqual('aarch64', again.hw_emulation_architecture)
 
+    def test_config_drive(self):
+        record = full_record(config_drive_path='/i/%s/disk.config' % UUID)
+        self.assertIn('configDrive="/i/%s/disk.config"' % UUID,
+                      record.to_xml())
+        back = metadata.InstanceRecord.from_xml(record.to_xml())
+        self.assertEqual(record, back)
+        self.assertIs(True, back.to_instance().config_drive)
+        self.assertIs(False, full_record().to_instance().config_drive)
+
     def test_missing_boot_and_properties_mean_none(self):
         text = ('<e:instance xmlns:e="%s"><e:uuid>%s</e:uuid>'
                 '<e:name>x</e:name><e:guestArch>riscv64</e:guestArch>'
