@@ -11,13 +11,16 @@ were.
 import dataclasses
 import os
 
+import fixtures
 from lxml import etree
 
 from emuvirt import exception
 from emuvirt.tests.fixtures import guests
+from emuvirt.tests.functional import test_config_drive
 from emuvirt.tests.functional import test_lifecycle
 from emuvirt.virt import driver
 from emuvirt.virt import emulation
+from emuvirt.virt.libvirt import host as vhost
 from emuvirt.virt.libvirt import image_props
 from emuvirt.virt.libvirt import metadata
 from emuvirt.virt.libvirt import records
@@ -254,3 +257,34 @@ class TestOldRecords(HardRebootTestCase):
         self.assertEqual(machine,
                          self.tree(inst).find('os/type').get('machine'))
         self.assertEqual(machine, self.record(inst).machine_type)
+
+
+class TestConfigDriveGuest(test_config_drive.ConfigDriveTestCase):
+    """A guest with a real config drive, through ``emuvirt server``."""
+
+    def test_hard_reboot_keeps_the_drive_as_it_is(self):
+        self.useFixture(guests.ManagedSave())
+        self.create('g1', *self.drive_args())
+        path = self.drive_path()
+        made = os.stat(path)
+        _root, before = self.cdroms()
+        self.ok('stop', 'g1', '--timeout', '0')
+        host = self.useFixture(HostFixture()).host
+        image_props.set(host, 'g1', {'hw_video_model': 'virtio'})
+        self.ok('reboot', 'g1', '--hard')
+        root, after = self.cdroms()
+        self.assertEqual(['virtio'], [
+            m.get('type') for m in root.iterfind('devices/video/model')])
+        self.assertEqual([etree.tostring(d) for d in before],
+                         [etree.tostring(d) for d in after])
+        self.assertEqual([path], [d.find('source').get('file')
+                                  for d in after])
+        self.assertEqual((made.st_ino, made.st_mtime_ns),
+                         (os.stat(path).st_ino, os.stat(path).st_mtime_ns))
+
+
+class HostFixture(fixtures.Fixture):
+
+    def _setUp(self):
+        self.host = vhost.Host()
+        self.addCleanup(self.host.close)
