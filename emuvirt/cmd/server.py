@@ -1,4 +1,4 @@
-"""``emuvirt server``: create, list, show, stop, start, reboot, delete guests.
+"""``emuvirt server``: create, list, show, console, power, delete guests.
 
 Every guest is a libvirt domain with the emuvirt record in its metadata,
 so these commands work from any process with no database of their own.
@@ -14,6 +14,7 @@ This module parses arguments and prints; what happens to a guest is
 :class:`emuvirt.compute.api.ComputeAPI`'s.
 """
 
+import os
 import re
 import sys
 
@@ -75,6 +76,8 @@ def add_parser(subparsers):
         return sub
 
     with_name('show', _show, 'show a guest')
+    with_name('console', _console,
+              "attach to a guest's console (leave with Ctrl-])")
     log = with_name('console-log', _console_log,
                     "print the end of a guest's console log")
     log.add_argument('--lines', metavar='N', type=_positive,
@@ -286,6 +289,40 @@ def _show_broken(api, name, error):
         print('%-13s %s' % (key + ':', value))
     print('emuvirt: error: %s' % error, file=sys.stderr)
     return 1
+
+
+def _console(api, args):
+    session = api.console(args.name)
+    try:
+        return _attach(session, sys.stdin.fileno(), sys.stdout.fileno())
+    finally:
+        session.close()
+
+
+def _attach(session, in_fd, out_fd):
+    """Attach in raw mode; the terminal's mode comes back however it ends."""
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(in_fd) if os.isatty(in_fd) else None
+    sys.stdout.flush()
+    try:
+        if saved is not None:
+            tty.setraw(in_fd)
+        # Raw mode first: what the user types from now on goes to the
+        # guest (and the line ends need their carriage return).
+        os.write(out_fd, b'Connected to %s (escape character is ^])\r\n'
+                 % session.name.encode())
+        ended = session.attach(in_fd, out_fd)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(in_fd, termios.TCSAFLUSH, saved)
+    end = b'\n'
+    if ended == 'guest':
+        end += b'%s: the console closed (the guest stopped)\n' % (
+            session.name.encode())
+    os.write(out_fd, end)
+    return 0
 
 
 def _console_log(api, args):

@@ -414,6 +414,13 @@ class ComputeAPI(object):
             instance_dir=drv.instance_dir(instance),
             config_drive=drv.config_drive_path(instance))
 
+    def console(self, name_or_uuid):
+        """An interactive session on a running guest's console.
+
+        :returns: the driver's console session (``attach``, ``close``).
+        """
+        return self.driver.open_console(self._find_any(name_or_uuid))
+
     def console_output(self, name_or_uuid, lines=None):
         """The end of a guest's console log, the last ``lines`` only."""
         drv = self.driver

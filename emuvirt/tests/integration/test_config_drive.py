@@ -23,7 +23,8 @@ KEY = ('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOGkk5tPLIx07FVFKBn1iN3nfABS141'
 LINE = re.compile(r'EMUVIRT-CONFIG-DRIVE: (none|(\S+) uuid=(\S*))\r?\n')
 
 
-class TestGuestReadsItsConfigDrive(test_guests.TestServerCommand):
+class CommandTestCase(test_guests.TestServerCommand):
+    """The ``emuvirt`` command with TCG for every guest."""
 
     # Not again here: only the helpers of TestServerCommand are wanted.
     test_create_wait_show_delete = None
@@ -44,6 +45,9 @@ class TestGuestReadsItsConfigDrive(test_guests.TestServerCommand):
             f.write('[libvirt]\nconnection_uri = %s\ninstances_path = %s\n'
                     'virt_type = qemu\n' % (self.uri, self.instances))
         return path
+
+
+class TestGuestReadsItsConfigDrive(CommandTestCase):
 
     def nova_initrd(self, arch):
         path = os.path.join(base.images_dir(), 'nova', arch, 'initrd.img')

@@ -554,6 +554,27 @@ class LibvirtDriver(driver.ComputeDriver):
         return path or os.path.join(instance_dir(instance),
                                     instance_files.CONSOLE_LOG)
 
+    def open_console(self, instance):
+        """An interactive session on the guest's console.
+
+        The first console device of the domain: the one the profile makes
+        the kernel's (s390x's SCLP console, else serial port 0).
+
+        :returns: a :class:`emuvirt.virt.libvirt.console.Console`.
+        :raises: InstanceNotFound; ConsoleUnavailable (not running, or
+            libvirt refuses, e.g. another session holds the console).
+        """
+        # Imported here: only the console command needs the event loop.
+        from emuvirt.virt.libvirt import console
+
+        guest = self._get_guest(instance)
+        if not guest.is_active():
+            raise console.ConsoleUnavailable(
+                instance=instance.name,
+                reason="not running (start it with 'emuvirt server start "
+                       "%s')" % instance.name)
+        return console.Console(self._host.uri, guest.uuid, instance.name)
+
     def get_console_output(self, context, instance):
         """The end of the console log (at most 100 KiB), escapes removed."""
         return instance_files.read_console_log(
