@@ -6,8 +6,6 @@
 cdrom and isofs modules, finds the filesystem labelled ``config-2`` and
 prints ``EMUVIRT-CONFIG-DRIVE: <device> uuid=<uuid>`` with the uuid of its
 ``openstack/latest/meta_data.json``: it must be the guest's own.
-riscv64 is not among them: tools/nova-guest-images builds no riscv64
-initramfs yet.
 """
 
 import os
@@ -117,3 +115,6 @@ class TestGuestReadsItsConfigDrive(CommandTestCase):
 
     def test_x86_64(self):
         self.boot('x86_64')
+
+    def test_riscv64(self):
+        self.boot('riscv64')
