@@ -17,10 +17,13 @@ message saying what is missing and which command provides it.
 """
 
 import collections
+import fcntl
 import functools
+import hashlib
 import json
 import os
 import subprocess
+import tempfile
 import time
 import uuid
 from xml.etree import ElementTree
@@ -172,6 +175,11 @@ class IntegrationTestCase(testtools.TestCase):
     # Bound on any one guest's wait; TCG boots here take 1.5 to 8 s.
     BOOT_TIMEOUT = 180
 
+    # Every test holds a lock on the daemon, shared; a test that kills the
+    # daemon holds it exclusively (LOCK_EX), so that no other test finds
+    # the daemon gone under it.
+    DAEMON_LOCK = fcntl.LOCK_SH
+
     def setUp(self):
         super().setUp()
         try:
@@ -184,6 +192,7 @@ class IntegrationTestCase(testtools.TestCase):
             self.uri = find_uri()
         except Missing as e:
             self.require_missing(str(e))
+        self._lock_daemon()
         try:
             self.conn = libvirt.open(self.uri)
         except libvirt.libvirtError as e:
@@ -194,6 +203,15 @@ class IntegrationTestCase(testtools.TestCase):
         self.tmpdir = self.useFixture(fixtures.TempDir()).path
         # QEMU runs as root under the daemon; let it write console logs.
         os.chmod(self.tmpdir, 0o755)
+
+    def _lock_daemon(self):
+        path = os.path.join(tempfile.gettempdir(), 'emuvirt-integration-'
+                            'daemon-%s.lock' % hashlib.sha256(
+                                self.uri.encode()).hexdigest()[:16])
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        self.addCleanup(os.close, fd)
+        fcntl.flock(fd, self.DAEMON_LOCK)
+        self.addCleanup(fcntl.flock, fd, fcntl.LOCK_UN)
 
     def _close(self):
         try:
