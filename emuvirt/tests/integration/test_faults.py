@@ -20,17 +20,19 @@ directory or NVRAM file, and never prints a traceback: an interrupted one
 prints one line on stderr, one that lost libvirtd or Placement ends with
 its one-line error (warnings it logged while it retried may come first);
 an interrupted delete leaves either nothing or a guest that ``server
-delete`` removes; no guest comes back when libvirtd starts again; after one ``emuvirt-compute --once`` cycle (which releases
-allocations whose consumer has no guest on this host) no allocation is
-left without a guest, and the cycle succeeds with the provider's inventory
-and traits in Placement again.
+delete`` removes; no guest comes back when libvirtd starts again; after
+one ``emuvirt-compute --once`` cycle (which releases allocations whose
+consumer has no guest on this host) no allocation is left without a
+guest, and the cycle succeeds with the provider's inventory and traits in
+Placement again.
 
 The points come from ``EMUVIRT_FAULT_SEED`` (random when unset; every
 failure names the seed, the scenario and the point) and their number per
 scenario from ``EMUVIRT_FAULT_POINTS`` (default 3).  A point is a time
-after the command started (from 0.15 s: before that the interpreter
-itself is starting, and no emuvirt code runs yet), or a moment seen from
-outside plus a random delay: a request reaching Placement (made slow so
+after the command started (from twice the time Python takes to start and
+import ``emuvirt.cmd``, at least 0.15 s: before that no emuvirt code runs
+that could handle a signal), or a moment seen from outside plus a random
+delay: a request reaching Placement (made slow so
 that the fault lands while it is in flight), the instance directory or
 the domain appearing, stopping or going.
 
@@ -749,14 +751,15 @@ class TestCorruptedRecords(FaultTestCase):
 
         # Every damaged guest is listed by its libvirt name or UUID, the
         # sound one as usual.
-        code, out, err = self.emuvirt('server', 'list')
+        code, listed, err = self.emuvirt('server', 'list')
         self.assertStderr(err, 'server list')
-        self.assertRegex(out, r'(?m)^%s\s+%s\s+%s\s' % (sound, sound_uuid,
-                                                        ARCH), self.where)
+        listed += err
+        self.assertRegex(listed, r'(?m)^%s\s+%s\s+%s\s' % (
+            sound, sound_uuid, ARCH), self.where)
         for kind, (name, uuid) in bad.items():
-            self.assertTrue(name in out + err or uuid in out + err,
+            self.assertTrue(name in listed or uuid in listed,
                             '%s: server list does not name the guest with '
-                            '%s:\n%s%s' % (self.where, kind, out, err))
+                            '%s:\n%s' % (self.where, kind, listed))
             code, out, err = self.emuvirt('server', 'show', name)
             self.assertStderr(err, 'server show (%s)' % kind,
                               failed=code != 0)
