@@ -74,6 +74,8 @@ ARCH_TRAIT = 'COMPUTE_ARCH_AARCH64'
 # emuvirt.cmd: before that no emuvirt code runs that could handle a
 # signal.
 EARLIEST = 0.15
+# 'early' points: this many seconds from the earliest time point on.
+STARTING = 0.3
 # A slow request waits this long in Placement before it is handled.
 SLOW = 0.3
 # Seconds a running compute (one cycle a second) gets to notice what
@@ -365,6 +367,10 @@ class FaultTestCase(base.IntegrationTestCase):
         if kind == 'time':
             return faults.Trigger('time', self.rng.uniform(
                 _durations['earliest'], _durations['create'])), None
+        if kind == 'early':
+            # While the command is still starting (importing).
+            return faults.Trigger('time', _durations['earliest'] + jitter(
+                0, STARTING)), None
         if kind == 'claim':
             # The fault lands while Placement holds the claim.
             return (faults.Trigger('request', 'PUT /allocations/',
@@ -379,6 +385,9 @@ class FaultTestCase(base.IntegrationTestCase):
         if kind == 'time':
             return faults.Trigger('time', self.rng.uniform(
                 _durations['earliest'], _durations['delete'])), None
+        if kind == 'early':
+            return faults.Trigger('time', _durations['earliest'] + jitter(
+                0, STARTING)), None
         if kind == 'release':
             return (faults.Trigger('request', 'DELETE /allocations/',
                                    jitter(0, SLOW)),
@@ -418,8 +427,9 @@ class FaultTestCase(base.IntegrationTestCase):
 class TestSignals(FaultTestCase):
     """SIGINT (Ctrl-C) and SIGTERM at random points of create, delete."""
 
-    CREATE_POINTS = ('time', 'claim', 'dir', 'defined', 'active')
-    DELETE_POINTS = ('time', 'inactive', 'undefined', 'dir-gone', 'release')
+    CREATE_POINTS = ('early', 'time', 'claim', 'dir', 'defined', 'active')
+    DELETE_POINTS = ('early', 'time', 'inactive', 'undefined', 'dir-gone',
+                     'release')
 
     def interrupt_create(self, signum):
         self.calibrate()
