@@ -205,6 +205,16 @@ class ReportClient(object):
             raise PlacementUnavailable(
                 reason='%s %s: HTTP %d %s' % (method, url, resp.status_code,
                                               _error(resp)[1]))
+        if resp.status_code == 200:
+            # A body cut short (Placement killed while it answered) is an
+            # outage like a refused connection, not an error to trace.
+            try:
+                resp.json()
+            except ValueError:
+                raise PlacementUnavailable(
+                    reason='%s %s: HTTP 200 with a body that is not JSON '
+                           '(cut short?): %r' % (method, url,
+                                                 resp.text[:60]))
         return resp
 
     def _failed(self, resp, what):

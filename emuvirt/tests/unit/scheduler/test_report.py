@@ -126,6 +126,14 @@ class TestRequests(testtools.TestCase):
                               client.get_providers)
         self.assertIn('database gone', str(e))
 
+    def test_body_cut_short_is_unavailable(self):
+        # Placement died while it answered: the status came, the body not.
+        client = self.client(_response(200))
+        e = self.assertRaises(report.PlacementUnavailable,
+                              client.get_providers)
+        self.assertIn('GET /resource_providers: HTTP 200 with a body that '
+                      'is not JSON', str(e))
+
     def test_microversion_too_new_names_it(self):
         client = self.client(_error(406, 'Unacceptable version header'))
         e = self.assertRaises(exception.PlacementError,
