@@ -28,7 +28,9 @@ Placement again.
 
 The points come from ``EMUVIRT_FAULT_SEED`` (random when unset; every
 failure names the seed, the scenario and the point) and their number per
-scenario from ``EMUVIRT_FAULT_POINTS`` (default 3).  A point is a time
+scenario from ``EMUVIRT_FAULT_POINTS`` (default 3); with
+``EMUVIRT_FAULT_LOG=FILE`` every test appends its points and what came of
+them to FILE.  A point is a time
 after the command started (from twice the time Python takes to start and
 import ``emuvirt.cmd``, at least 0.15 s: before that no emuvirt code runs
 that could handle a signal), or a moment seen from outside plus a random
@@ -117,6 +119,8 @@ class FaultTestCase(base.IntegrationTestCase):
             content.UTF8_TEXT,
             lambda: ['\n'.join(self.points).encode() + b'\n']))
         self.where = 'seed %d' % SEED
+        if os.environ.get('EMUVIRT_FAULT_LOG'):
+            self.addCleanup(self._log_points, os.environ['EMUVIRT_FAULT_LOG'])
 
         self.instances = os.path.join(self.tmpdir, 'instances')
         os.makedirs(self.instances)
@@ -149,6 +153,11 @@ class FaultTestCase(base.IntegrationTestCase):
                        self.placement.conf_text()))
         # The provider claims are made on.
         self.compute_once()
+
+    def _log_points(self, path):
+        with open(path, 'a') as f:
+            f.write(''.join('%s: %s\n' % (self.id().rpartition('.')[2], p)
+                            for p in self.points))
 
     def attach_file(self, name, path, lines=200):
         """At the end of the test, the end of file ``path`` as a detail."""
