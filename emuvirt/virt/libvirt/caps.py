@@ -377,6 +377,9 @@ class DomainCapabilities:
     video_models: ty.Tuple[str, ...] = ()
     input_types: ty.Tuple[str, ...] = ()
     input_buses: ty.Tuple[str, ...] = ()
+    rng_models: ty.Tuple[str, ...] = ()
+    rng_backends: ty.Tuple[str, ...] = ()
+    channel_types: ty.Tuple[str, ...] = ()
     gic_versions: ty.Tuple[str, ...] = ()
     # every <features> child -> supported='yes'
     features: ty.Dict[str, bool] = dataclasses.field(default_factory=dict)
@@ -396,6 +399,12 @@ class DomainCapabilities:
 
     def supports_disk_device(self, device):
         return device in self.disk_devices
+
+    def supports_rng(self, model, backend='random'):
+        return model in self.rng_models and backend in self.rng_backends
+
+    def supports_channel(self, channel_type):
+        return channel_type in self.channel_types
 
     def supports_firmware(self, firmware):
         return firmware in self.firmware
@@ -474,6 +483,7 @@ def _device(devices, name):
 def _parse_devices(devices):
     disk = _device(devices, 'disk')
     inp = _device(devices, 'input')
+    rng = _device(devices, 'rng')
     return dict(
         disk_buses=_enum(disk, 'bus'),
         disk_devices=_enum(disk, 'diskDevice'),
@@ -481,6 +491,9 @@ def _parse_devices(devices):
         video_models=_enum(_device(devices, 'video'), 'modelType'),
         input_types=_enum(inp, 'type'),
         input_buses=_enum(inp, 'bus'),
+        rng_models=_enum(rng, 'model'),
+        rng_backends=_enum(rng, 'backendModel'),
+        channel_types=_enum(_device(devices, 'channel'), 'type'),
     )
 
 

@@ -366,3 +366,25 @@ class TestDomainCapabilities(testtools.TestCase):
         self.assertIsNone(d.max_vcpus)
         self.assertEqual((), d.loader_values)
         self.assertFalse(d.loader_supported)
+
+    def test_rng_and_channels_on_every_file(self):
+        for path in glob.glob(os.path.join(HOSTS, '*', 'domcaps', '*.xml')):
+            with open(path, 'rb') as f:
+                d = caps.DomainCapabilities.from_xml(f.read())
+            self.assertEqual(('virtio', 'virtio-transitional',
+                              'virtio-non-transitional'), d.rng_models, path)
+            self.assertEqual(('random', 'egd', 'builtin'), d.rng_backends)
+            self.assertTrue(d.supports_rng('virtio'), path)
+            self.assertFalse(d.supports_rng('virtio', 'nonsense'))
+            self.assertTrue(d.supports_channel('unix'), path)
+            self.assertFalse(d.supports_channel('nonsense'))
+
+    def test_unsupported_rng_and_channel(self):
+        xml = """<domainCapabilities><domain>qemu</domain><arch>s390x</arch>
+          <devices><rng supported='no'><enum name='model'>
+            <value>virtio</value></enum></rng>
+            <channel supported='no'><enum name='type'><value>unix</value>
+            </enum></channel></devices></domainCapabilities>"""
+        d = caps.parse_domain_capabilities(xml)
+        self.assertFalse(d.supports_rng('virtio'))
+        self.assertFalse(d.supports_channel('unix'))
