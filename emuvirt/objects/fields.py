@@ -106,18 +106,43 @@ class SCSIModel(BaseEmuvirtEnum):
 
 
 class VIFModel(BaseEmuvirtEnum):
+    """Nova's NIC models, with its older (VMware) spellings.
+
+    Whether a guest arch takes one is the arch profile's business; some
+    (netfront, sriov, vmxnet) no QEMU guest takes.
+    """
+
     E1000 = 'e1000'
     E1000E = 'e1000e'
     IGB = 'igb'
     LAN9118 = 'lan9118'
     NE2K_PCI = 'ne2k_pci'
+    NETFRONT = 'netfront'
     PCNET = 'pcnet'
     RTL8139 = 'rtl8139'
     SPAPR_VLAN = 'spapr-vlan'
+    SRIOV = 'sriov'
     VIRTIO = 'virtio'
+    VMXNET = 'vmxnet'
+    VMXNET3 = 'vmxnet3'
 
-    ALL = (E1000, E1000E, IGB, LAN9118, NE2K_PCI, PCNET, RTL8139,
-           SPAPR_VLAN, VIRTIO)
+    ALL = (E1000, E1000E, IGB, LAN9118, NE2K_PCI, NETFRONT, PCNET, RTL8139,
+           SPAPR_VLAN, SRIOV, VIRTIO, VMXNET, VMXNET3)
+
+    LEGACY_VALUES = {
+        'virtuale1000': E1000,
+        'virtuale1000e': E1000E,
+        'virtualpcnet32': PCNET,
+        'virtualsriovethernetcard': SRIOV,
+        'virtualvmxnet': VMXNET,
+        'virtualvmxnet3': VMXNET3,
+    }
+
+    def coerce(self, obj, attr, value):
+        if isinstance(value, str):
+            value = value.lower()
+            value = self.LEGACY_VALUES.get(value, value)
+        return super().coerce(obj, attr, value)
 
 
 class PointerModel(BaseEmuvirtEnum):

@@ -6,6 +6,7 @@ field types; a bad value raises InvalidImageProperty naming the property.
 """
 
 from oslo_utils import versionutils
+from oslo_versionedobjects import exception as ovo_exception
 from oslo_versionedobjects import fields as ovo_fields
 
 from emuvirt import exception
@@ -45,7 +46,12 @@ class ImageMetaProps(base.EmuvirtObject):
 
     # Version 1.0: Initial version
     # Version 1.1: Added hw_emulation_architecture
-    VERSION = '1.1'
+    # Version 1.2: hw_vif_model takes Nova's whole value set (netfront,
+    #              sriov, vmxnet, vmxnet3)
+    VERSION = '1.2'
+
+    # hw_vif_model values a target older than 1.2 cannot hold.
+    VIF_MODELS_1_2 = ('netfront', 'sriov', 'vmxnet', 'vmxnet3')
 
     # Older, Glance-common names of some properties.
     LEGACY_NAMES = {'architecture': 'hw_architecture'}
@@ -79,6 +85,12 @@ class ImageMetaProps(base.EmuvirtObject):
         target = versionutils.convert_version_to_tuple(target_version)
         if target < (1, 1):
             primitive.pop('hw_emulation_architecture', None)
+        if target < (1, 2) and primitive.get('hw_vif_model') in (
+                self.VIF_MODELS_1_2):
+            raise ovo_exception.ObjectActionError(
+                action='obj_make_compatible',
+                reason='hw_vif_model=%s needs ImageMetaProps 1.2' % (
+                    primitive['hw_vif_model']))
 
     @classmethod
     def from_dict(cls, props, strict=False):
@@ -130,7 +142,8 @@ class ImageMeta(base.EmuvirtObject):
 
     # Version 1.0: Initial version, with ImageMetaProps 1.0
     # Version 1.1: ImageMetaProps 1.1
-    VERSION = '1.1'
+    # Version 1.2: ImageMetaProps 1.2
+    VERSION = '1.2'
 
     fields = {
         'id': fields.StringField(nullable=True, default=None),
@@ -144,7 +157,7 @@ class ImageMeta(base.EmuvirtObject):
     }
 
     obj_relationships = {
-        'properties': [('1.0', '1.0'), ('1.1', '1.1')],
+        'properties': [('1.0', '1.0'), ('1.1', '1.1'), ('1.2', '1.2')],
     }
 
     @classmethod

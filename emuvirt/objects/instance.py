@@ -35,7 +35,8 @@ class Instance(base.EmuvirtObject):
 
     # Version 1.0: Initial version
     # Version 1.1: Added config_drive, user_data, key_data
-    VERSION = '1.1'
+    # Version 1.2: ImageMeta 1.2
+    VERSION = '1.2'
 
     fields = {
         'uuid': fields.UUIDField(),
@@ -58,7 +59,7 @@ class Instance(base.EmuvirtObject):
 
     obj_relationships = {
         'flavor': [('1.0', '1.0')],
-        'image_meta': [('1.0', '1.1')],
+        'image_meta': [('1.0', '1.1'), ('1.2', '1.2')],
     }
 
     def obj_make_compatible(self, primitive, target_version):

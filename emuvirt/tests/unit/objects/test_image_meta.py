@@ -1,5 +1,6 @@
 """Tests of ImageMeta and ImageMetaProps."""
 
+from oslo_versionedobjects import exception as ovo_exception
 import testtools
 
 from emuvirt import exception
@@ -191,3 +192,38 @@ class TestImageMeta(testtools.TestCase):
             meta.obj_to_primitive())
         self.assertEqual('x', copy.name)
         self.assertEqual('bios', copy.properties.hw_firmware_type)
+
+
+class TestVIFModelValues(testtools.TestCase):
+    """hw_vif_model takes Nova's values and its older spellings."""
+
+    def test_nova_values(self):
+        for value in ('virtio', 'e1000', 'vmxnet3', 'netfront', 'sriov',
+                      'igb', 'lan9118', 'spapr-vlan'):
+            props = image_meta.ImageMetaProps.from_dict(
+                {'hw_vif_model': value})
+            self.assertEqual(value, props.hw_vif_model)
+
+    def test_legacy_spellings(self):
+        for value, model in (('VirtualE1000', 'e1000'),
+                             ('virtualvmxnet3', 'vmxnet3'),
+                             ('E1000E', 'e1000e')):
+            props = image_meta.ImageMetaProps.from_dict(
+                {'hw_vif_model': value})
+            self.assertEqual(model, props.hw_vif_model)
+
+    def test_unknown_value_names_the_property(self):
+        e = self.assertRaises(exception.InvalidImageProperty,
+                              image_meta.ImageMetaProps.from_dict,
+                              {'hw_vif_model': 'tulip'})
+        self.assertIn('hw_vif_model', str(e))
+
+    def test_new_values_do_not_go_to_1_1(self):
+        props = image_meta.ImageMetaProps.from_dict(
+            {'hw_vif_model': 'vmxnet3'})
+        self.assertRaises(ovo_exception.ObjectActionError,
+                          props.obj_to_primitive, target_version='1.1')
+        old = image_meta.ImageMetaProps.from_dict({'hw_vif_model': 'e1000'})
+        data = old.obj_to_primitive(target_version='1.1')[
+            'emuvirt_object.data']
+        self.assertEqual('e1000', data['hw_vif_model'])

@@ -12,14 +12,14 @@ from emuvirt.objects import base
 # for older targets; then update the hash here.
 EXPECTED_HASHES = {
     'Flavor': '1.0-53dfcfe1cb2abea411e1cdf57002f6d7',
-    'ImageMeta': '1.1-b4e5b215d012ff77893415129b1cfaa1',
-    'ImageMetaProps': '1.1-1455bb35d8bb42a61e5ea5859195a9f5',
-    'Instance': '1.1-3234241eff420cbd121236fea2715609',
+    'ImageMeta': '1.2-b4e5b215d012ff77893415129b1cfaa1',
+    'ImageMetaProps': '1.2-6a40ed0351937bc285066863716e4fda',
+    'Instance': '1.2-3234241eff420cbd121236fea2715609',
 }
 
 EXPECTED_TREE = {
-    'ImageMeta': {'ImageMetaProps': '1.1'},
-    'Instance': {'Flavor': '1.0', 'ImageMeta': '1.1'},
+    'ImageMeta': {'ImageMetaProps': '1.2'},
+    'Instance': {'Flavor': '1.0', 'ImageMeta': '1.2'},
 }
 
 
