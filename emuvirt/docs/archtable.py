@@ -153,8 +153,24 @@ def _usb(p):
 
 
 def _input(p):
-    return Cell(values=(p.input_bus,)) if p.input_bus else Cell(
-        note='none: no tablet or keyboard')
+    return _values(p.input_buses, empty='none: no tablet or keyboard')
+
+
+def _serial_ports(p):
+    note = ''
+    if p.serial_ports > 1 and p.serial_extra:
+        note = 'the first on the board, the others %s' % p.serial_extra
+    return Cell(values=(str(p.serial_ports),), note=note)
+
+
+def _boot_menu(p):
+    return Cell(note='yes' if p.boot_menu else 'no: the firmware has none')
+
+
+def _gic(p):
+    return _values(
+        ('%s (at most %d vCPUs)' % (v, n) if n else v
+         for v, n in p.gic_versions), empty='none: no GIC')
 
 
 def _enabled(arch):
@@ -193,10 +209,20 @@ _ROWS = (
     ('Video models, first is the default', ('video_models',),
      lambda p: _values(p.video_models)),
     ('USB controller', ('usb_model',), _usb),
-    ('Tablet and keyboard bus', ('input_bus',), _input),
+    ('Tablet and keyboard buses (hw_input_bus), first is the default',
+     ('input_buses',), _input),
     ('Disk buses, first is the default', ('disk_buses',),
      lambda p: _values(p.disk_buses)),
-    ('NIC model', ('nic_model',), lambda p: Cell(values=(p.nic_model,))),
+    ('NIC models (hw_vif_model), first is the default', ('nic_models',),
+     lambda p: _values(p.nic_models)),
+    ('SCSI controller models (hw_scsi_model), first is the default',
+     ('scsi_models',), lambda p: _values(p.scsi_models)),
+    ('RNG models (hw_rng_model), first is the default', ('rng_models',),
+     lambda p: _values(p.rng_models, empty='none: no RNG')),
+    ('Serial ports at most (hw_serial_port_count)',
+     ('serial_ports', 'serial_extra'), _serial_ports),
+    ('Firmware boot menu (hw_boot_menu)', ('boot_menu',), _boot_menu),
+    ('GIC versions, first offered wins', ('gic_versions',), _gic),
     ('Clock timers allowed', ('clock_timers',),
      lambda p: _values(p.clock_timers)),
 )

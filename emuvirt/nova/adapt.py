@@ -5,10 +5,16 @@ config drive, metadata, NUMA, consoles with their logs) and takes a few
 guest-arch decisions of its own on the way, some of them from the HOST
 arch. :func:`apply` overwrites exactly those with the plan's
 (:mod:`emuvirt.nova.plan`): domain type, arch and machine, CPU under TCG,
-firmware, ``<features>``, clock timers, PCI(e) controllers, USB, inputs,
-video, SCSI controller, console targets, the kernel's console and the boot
-loader of a guest without a kernel (riscv64 U-Boot). It reads
-the arch profile the plan carries and never asks which arch it is.
+firmware, ``<features>`` (the GIC version among them), clock timers,
+PCI(e) controllers, USB, inputs, video, SCSI controller, RNG, serial
+ports, console targets, the kernel's console and the boot loader of a
+guest without a kernel (riscv64 U-Boot). It reads the arch profile the
+plan carries and never asks which arch it is.
+
+The device properties Nova honours itself from the image (NIC model, SCSI
+controller model, guest agent, boot menu, video RAM with the flavor's
+``hw_video:ram_max_mb``) reach Nova's config unchanged: the plan has
+checked them for the guest arch before Nova builds anything.
 """
 
 from nova.virt.libvirt import config as vconfig
@@ -114,6 +120,8 @@ def set_features(guest, plan):
             prof.acpi == 'with-uefi' and plan.firmware is not None):
         feats.insert(0, vconfig.LibvirtConfigGuestFeatureACPI())
     feats.extend(GuestFeature(name, attrs) for name, attrs in prof.features)
+    if plan.gic_version:
+        feats.append(GuestFeature('gic', {'version': plan.gic_version}))
     if plan.domain_type == 'qemu' and plan.tb_cache_mib and not any(
             f.root_name == 'tcg' for f in feats):
         feats.append(vconfig.LibvirtConfigGuestFeatureTCG(plan.tb_cache_mib))
@@ -139,26 +147,33 @@ def set_pci(guest, plan):
 
 
 def set_graphics(guest, plan):
-    """Graphics, video and inputs the guest arch can have."""
-    prof = plan.profile
-    if plan.graphics is None:
-        _drop(guest, lambda d: isinstance(d, (
-            vconfig.LibvirtConfigGuestGraphics,
-            vconfig.LibvirtConfigGuestVideo,
-            vconfig.LibvirtConfigGuestInput)))
-        return
+    """Graphics, video and inputs the guest arch can have.
+
+    Nova gives video and inputs only with graphics, and its inputs from
+    host-arch rules; the plan's video and inputs are the guest's whether
+    or not it has graphics.
+    """
     _drop(guest, lambda d: isinstance(
         d, vconfig.LibvirtConfigGuestGraphics) and d.type != plan.graphics)
-    for video in _devices(guest, vconfig.LibvirtConfigGuestVideo):
-        video.type = plan.video
+    videos = _devices(guest, vconfig.LibvirtConfigGuestVideo)
     if plan.video is None:
         _drop(guest, lambda d: isinstance(d, vconfig.LibvirtConfigGuestVideo))
-    if prof.input_bus is None:
-        _drop(guest, lambda d: isinstance(d, vconfig.LibvirtConfigGuestInput))
+    elif not videos:
+        videos = [vconfig.LibvirtConfigGuestVideo()]
+        guest.add_device(videos[0])
+    for video in videos if plan.video else ():
+        video.type = plan.video
+        video.vram = plan.video_ram_mib and plan.video_ram_mib * 1024
+    _drop(guest, lambda d: isinstance(d, vconfig.LibvirtConfigGuestInput))
+    for kind in ('tablet', 'keyboard') if plan.input_bus else ():
+        dev = vconfig.LibvirtConfigGuestInput()
+        dev.type, dev.bus = kind, plan.input_bus
+        guest.add_device(dev)
 
 
-def _needs_usb(guest):
-    return any(
+def _needs_usb(guest, plan):
+    """A USB tablet or disk, or graphics (pseries adds USB inputs)."""
+    return plan.graphics is not None or any(
         (isinstance(d, vconfig.LibvirtConfigGuestInput) and d.bus == 'usb') or
         (isinstance(d, vconfig.LibvirtConfigGuestDisk) and
          d.target_bus == 'usb') for d in guest.devices)
@@ -178,7 +193,7 @@ def set_usb(guest, plan):
     if not ctrls:
         ctrls = [_controller('usb', None, 0)]
         guest.devices.append(ctrls[0])
-    needed = _needs_usb(guest)
+    needed = _needs_usb(guest, plan)
     for ctrl in ctrls:
         if not needed:
             ctrl.model = 'none'
@@ -187,16 +202,42 @@ def set_usb(guest, plan):
 
 
 def set_scsi(guest, plan):
-    """A virtio-scsi controller for disks and cdroms on the SCSI bus.
+    """A SCSI controller for disks and cdroms on the SCSI bus.
 
-    The board's default SCSI controller may have no working interrupt
-    (malta).
+    Nova adds one only for ``hw_scsi_model``; a config drive on the
+    guest arch's SCSI cdrom bus needs one too: the plan's model, else the
+    profile's default (the board's own default may have no working
+    interrupt, as on malta).
     """
     on_scsi = any(d.target_bus == 'scsi' for d in
                   _devices(guest, vconfig.LibvirtConfigGuestDisk))
-    if on_scsi and not any(_is_controller(d, 'scsi')
-                           for d in guest.devices):
-        guest.devices.append(_controller('scsi', 'virtio-scsi', 0))
+    if (on_scsi or plan.scsi_model) and not any(
+            _is_controller(d, 'scsi') for d in guest.devices):
+        guest.devices.append(_controller(
+            'scsi', plan.scsi_model or plan.profile.default_scsi_model, 0))
+
+
+def set_rng(guest, plan):
+    """No RNG where libvirt offers none for the guest arch."""
+    if plan.rng_model is None:
+        _drop(guest, lambda d: isinstance(d, vconfig.LibvirtConfigGuestRng))
+
+
+def set_serials(guest, plan):
+    """The plan's serial ports, past the first on the profile's target.
+
+    Nova gives one port (``[serial_console]enabled`` off) or the image's
+    count of TCP ports; a board with one UART takes the others on PCI.
+    """
+    if plan.profile.sclp:
+        return
+    serials = _devices(guest, vconfig.LibvirtConfigGuestSerial)
+    for _port in range(len(serials), plan.serial_ports):
+        serials.append(vconfig.LibvirtConfigGuestSerial())
+        guest.add_device(serials[-1])
+    for port, dev in enumerate(serials):
+        if port and plan.profile.serial_extra:
+            dev.target_type = plan.profile.serial_extra
 
 
 def set_consoles(guest, plan):
@@ -229,8 +270,8 @@ def set_boot_loader(guest, plan):
 
 
 STEPS = (set_machine, set_cpu, set_firmware, set_features, set_clock,
-         set_pci, set_graphics, set_usb, set_scsi, set_consoles,
-         set_boot_loader)
+         set_pci, set_graphics, set_usb, set_scsi, set_rng, set_serials,
+         set_consoles, set_boot_loader)
 
 
 def apply(guest, plan, image_cmdline=None):

@@ -97,7 +97,8 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
                 self.emu_host, CONF, plan_mod.image_props(image_meta),
                 direct_kernel,
                 secure_boot=hardware.get_secure_boot_constraint(
-                    instance.flavor, image_meta))
+                    instance.flavor, image_meta),
+                vcpus=instance.flavor.vcpus)
         except (emu_exception.Invalid, exception.Invalid) as e:
             image_id = (image_meta.id if image_meta.obj_attr_is_set('id')
                         else None)

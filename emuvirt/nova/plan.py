@@ -40,8 +40,17 @@ class NovaPlan:
     secure_boot: bool
     graphics: ty.Optional[str]
     video: ty.Optional[str]
+    video_ram_mib: ty.Optional[int]
+    input_bus: ty.Optional[str]
     disk_bus: str
     cdrom_bus: str
+    scsi_model: ty.Optional[str]
+    vif_model: str
+    rng_model: ty.Optional[str]
+    guest_agent: bool
+    serial_ports: int
+    boot_menu: bool
+    gic_version: ty.Optional[str]
     pcie_ports: int
     tb_cache_mib: int
     direct_kernel: bool
@@ -98,13 +107,14 @@ def _graphics(conf, profile, domcaps):
         return None
 
 
-def plan(host, conf, props, direct_kernel, secure_boot=None):
+def plan(host, conf, props, direct_kernel, secure_boot=None, vcpus=1):
     """Take every guest-arch decision for one guest; nothing is created.
 
     :param host: an emuvirt Host (:class:`emuvirt.nova.host.NovaHost`).
     :param conf: Nova's configuration, with ``[emulation]`` registered.
     :param props: the image properties (:func:`image_props`).
     :param direct_kernel: the guest boots a kernel (``kernel_id``).
+    :param vcpus: the flavor's vCPUs (the GIC version must take them).
     :param secure_boot: Nova's secure boot policy for the guest (flavor
         ``os:secure_boot`` or image ``os_secure_boot``): None,
         ``disabled``, ``optional`` or ``required``.
@@ -132,6 +142,7 @@ def plan(host, conf, props, direct_kernel, secure_boot=None):
                    'property os_secure_boot) needs UEFI firmware; this %s '
                    'guest boots from its built-in firmware' % arch)
     gfx = _graphics(conf, profile, domcaps)
+    video = decide.video(props, profile, domcaps, gfx)
     return NovaPlan(
         arch=arch, profile=profile, foreign=foreign, domain_type=dom_type,
         machine=machine,
@@ -139,9 +150,18 @@ def plan(host, conf, props, direct_kernel, secure_boot=None):
                        domcaps, dom_type),
         firmware=firmware,
         secure_boot=firmware is not None and secure_boot in SECURE_BOOT,
-        graphics=gfx, video=decide.video(props, profile, domcaps, gfx),
+        graphics=gfx, video=video,
+        video_ram_mib=decide.video_ram(props, video),
+        input_bus=decide.input_bus(props, profile, gfx),
         disk_bus=decide.disk_bus(props, profile, domcaps),
         cdrom_bus=decide.cdrom_bus(props, profile, machine, domcaps),
+        scsi_model=decide.scsi_model(props, profile),
+        vif_model=decide.vif_model(props, profile),
+        rng_model=decide.rng_model(props, profile, domcaps),
+        guest_agent=decide.guest_agent(props, domcaps),
+        serial_ports=decide.serial_ports(props, profile),
+        boot_menu=decide.boot_menu(props, profile, direct_kernel),
+        gic_version=decide.gic_version(profile, domcaps, vcpus),
         pcie_ports=conf.libvirt.num_pcie_ports or profile.default_pcie_ports,
         tb_cache_mib=conf.libvirt.tb_cache_size or 0,
         direct_kernel=direct_kernel, boot_loader=loader)

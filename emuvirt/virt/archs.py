@@ -12,17 +12,30 @@ Facts behind the values (measured on libvirt 9.0 / QEMU 7.2, see
   ``<cpu>`` libvirt picks a 32-bit cortex-a15; ``max`` boots a distro
   kernel four times slower than 64-bit models without pointer
   authentication (which QEMU emulates slowly), so those come first.
-  libvirt refuses ``<acpi/>`` without UEFI.
-* s390x ``s390-ccw-virtio``: consoles are SCLP; VGA and USB are refused.
+  libvirt refuses ``<acpi/>`` without UEFI. The board has one PL011
+  UART: QEMU ignores further ``-serial`` ports, so they go on PCI.
+* s390x ``s390-ccw-virtio``: consoles are SCLP (one VT220 console, the
+  line-mode one keeps the log); VGA and USB are refused; video is
+  virtio-gpu-ccw, inputs are virtio-ccw; only virtio devices (no PCI
+  NIC or SCSI model is built into qemu-system-s390x).
 * ppc64le ``pseries``: the serial port becomes spapr-vty.
 * mipsel ``malta``: no ``<cpu>`` element at all; PCI, not PCIe; disks
-  and cdroms on the board's IDE (virtio devices fail to probe there).
+  and cdroms on the board's IDE (virtio devices fail to probe there);
+  three UARTs (two on the southbridge, one in the FPGA); no e1000e (it
+  needs PCIe); no firmware that reads a boot menu.
 * riscv64 ``virt``: libvirt refuses ``<cpu mode='maximum'/>``. QEMU's
   OpenSBI starts what QEMU loads as the kernel: without a guest kernel,
   that is U-Boot (Debian's u-boot-qemu), which boots a disk through its
-  ``extlinux/extlinux.conf``.
+  ``extlinux/extlinux.conf``. One UART (further ports on PCI); ramfb
+  fails ("requires fw_cfg with DMA"); neither OpenSBI nor U-Boot reads
+  QEMU's boot menu request.
 * mipsel ``malta``: QEMU has no firmware for it (the board's YAMON is not
   free); nothing boots without a kernel.
+
+Device models (NIC, SCSI controller, video) were measured by defining
+and starting each one on every arch: those QEMU 7.2 refuses are not in
+the table (``igb`` needs QEMU 8.0; ``lan9118`` is an ARM board device, not
+a pluggable one; ``buslogic`` is refused by libvirt).
 """
 
 import dataclasses
@@ -72,9 +85,25 @@ class ArchProfile:
     :param graphics: graphics console types the arch can serve.
     :param video_models: video models allowed; the first is the default.
     :param usb_model: USB controller model, None where USB is refused.
-    :param input_bus: bus for tablet and keyboard when there is graphics.
+    :param input_buses: buses allowed for tablet and keyboard
+        (``hw_input_bus``); the first is the default, used when there is
+        graphics. Empty where the guest can have no input device.
     :param disk_buses: buses allowed for disks; the first is the default.
-    :param nic_model: default network interface model.
+    :param nic_models: network interface models allowed
+        (``hw_vif_model``); the first is the default.
+    :param scsi_models: SCSI controller models allowed
+        (``hw_scsi_model``); the first is the default.
+    :param rng_models: random number generator models allowed
+        (``hw_rng_model``); the first is the default.
+    :param serial_ports: how many serial ports a guest may have
+        (``hw_serial_port_count``); the first is the console.
+    :param serial_extra: target type of the ports after the first, None
+        for libvirt's default (a board with one UART takes more on PCI).
+    :param boot_menu: the firmware shows a boot menu when asked
+        (``hw_boot_menu``).
+    :param gic_versions: (GIC version, most vCPUs it takes or None)
+        pairs, preferred first; the first version the domain capabilities
+        offer wins. Empty: no GIC.
     :param default_pcie_ports: root ports added when
         ``[libvirt]num_pcie_ports`` is 0 and the machine is PCIe.
     :param clock_timers: ``<clock>`` timers the arch has (pit, rtc and
@@ -104,9 +133,15 @@ class ArchProfile:
     graphics: tuple
     video_models: tuple
     usb_model: str
-    input_bus: str
+    input_buses: tuple
     disk_buses: tuple
-    nic_model: str
+    nic_models: tuple
+    scsi_models: tuple
+    rng_models: tuple
+    serial_ports: int
+    serial_extra: str
+    boot_menu: bool
+    gic_versions: tuple
     default_pcie_ports: int
     clock_timers: tuple
     needs_kernel: bool
@@ -125,10 +160,36 @@ class ArchProfile:
     def default_disk_bus(self):
         return self.disk_buses[0]
 
+    @property
+    def default_input_bus(self):
+        return self.input_buses[0] if self.input_buses else None
+
+    @property
+    def default_nic_model(self):
+        return self.nic_models[0]
+
+    @property
+    def default_scsi_model(self):
+        return self.scsi_models[0]
+
+    @property
+    def default_rng_model(self):
+        return self.rng_models[0] if self.rng_models else None
+
 
 def _families(table):
     return types.MappingProxyType(
         {name: MachineFamily(*value) for name, value in table.items()})
+
+
+# NIC and SCSI controller models of a PCI(e) machine, the default first.
+_PCI_NICS = ('virtio', 'e1000', 'e1000e', 'rtl8139', 'pcnet', 'ne2k_pci',
+             'vmxnet3')
+_PCI_SCSI = ('virtio-scsi', 'lsilogic', 'lsisas1068', 'lsisas1078',
+             'vmpvscsi')
+# pseries adds its own VIO devices: ibmveth and ibmvscsi.
+_PPC_NICS = ('virtio', 'spapr-vlan') + _PCI_NICS[1:]
+_PPC_SCSI = ('virtio-scsi', 'ibmvscsi') + _PCI_SCSI[1:]
 
 
 def _profile(**kwargs):
@@ -140,9 +201,13 @@ def _profile(**kwargs):
                     tcg_cpu_models=(),
                     tcg_cpu_maximum=False, serial=True, sclp=False,
                     graphics=('vnc', 'spice'), usb_model='qemu-xhci',
-                    input_bus='usb', disk_buses=('virtio', 'scsi', 'usb'),
-                    nic_model='virtio', default_pcie_ports=0,
-                    clock_timers=(), needs_kernel=False, boot_loader=None)
+                    input_buses=('usb', 'virtio'),
+                    disk_buses=('virtio', 'scsi', 'usb'),
+                    nic_models=_PCI_NICS, scsi_models=_PCI_SCSI,
+                    rng_models=('virtio',), serial_ports=4,
+                    serial_extra=None, boot_menu=True, gic_versions=(),
+                    default_pcie_ports=0, clock_timers=(),
+                    needs_kernel=False, boot_loader=None)
     defaults.update(kwargs)
     return ArchProfile(**defaults)
 
@@ -153,7 +218,9 @@ _TABLE = (
         arch='aarch64', default_machine='virt',
         families={'*': ('pcie-root', 'scsi')},
         firmware='uefi', firmware_types=('uefi',),
-        acpi='with-uefi', features=(('gic', {'version': '3'}),),
+        acpi='with-uefi',
+        # GICv2 takes at most 8 CPUs; GICv3 as many as the machine.
+        gic_versions=(('3', None), ('2', 8)),
         # libvirt has no host-model for aarch64 KVM.
         kvm_cpu_modes=('host-passthrough',),
         # Measured to userspace, Debian 12 kernel: neoverse-n1 1.15 s,
@@ -163,39 +230,46 @@ _TABLE = (
         tcg_cpu_models=('neoverse-n1', 'cortex-a76', 'cortex-a72',
                         'cortex-a57'),
         tcg_cpu_maximum=True,
-        kernel_console='ttyAMA0',
-        video_models=('virtio', 'ramfb'),
+        kernel_console='ttyAMA0', serial_extra='pci-serial',
+        video_models=('virtio', 'ramfb', 'vga', 'bochs', 'cirrus', 'vmvga'),
         default_pcie_ports=8),
     _profile(
         arch='s390x', default_machine='s390-ccw-virtio',
         families={'*': (None, 'scsi')},
         kernel_console='ttysclp0', serial=False, sclp=True,
-        graphics=(), video_models=(), usb_model=None, input_bus=None,
-        disk_buses=('virtio', 'scsi')),
+        serial_ports=1, video_models=('virtio',), usb_model=None,
+        input_buses=('virtio',), disk_buses=('virtio', 'scsi'),
+        nic_models=('virtio',), scsi_models=('virtio-scsi',)),
     _profile(
         arch='ppc64le', default_machine='pseries',
         families={'*': ('pci-root', 'scsi')},
         kernel_console='hvc0',
-        video_models=('vga', 'virtio', 'bochs')),
+        video_models=('vga', 'virtio', 'bochs', 'cirrus', 'vmvga'),
+        nic_models=_PPC_NICS, scsi_models=_PPC_SCSI),
     _profile(
         arch='ppc64', default_machine='pseries',
         families={'*': ('pci-root', 'scsi')},
         kernel_console='hvc0',
-        video_models=('vga', 'virtio', 'bochs')),
+        video_models=('vga', 'virtio', 'bochs', 'cirrus', 'vmvga'),
+        nic_models=_PPC_NICS, scsi_models=_PPC_SCSI),
     _profile(
         arch='mipsel', default_machine='malta',
         # malta's own PIIX4 IDE: a Debian malta kernel probes virtio-blk
         # and virtio-scsi in the PCI slots libvirt gives them (1-6) and
         # fails (-22), so disks and cdroms (config drive) go on IDE.
         families={'*': ('pci-root', 'ide')},
-        cpu_element=False, kernel_console='ttyS0',
-        graphics=('vnc',), video_models=('cirrus', 'vga'),
-        disk_buses=('ide', 'virtio', 'scsi'), needs_kernel=True),
+        cpu_element=False, kernel_console='ttyS0', serial_ports=3,
+        boot_menu=False, graphics=('vnc',),
+        video_models=('cirrus', 'vga', 'virtio', 'bochs', 'vmvga'),
+        disk_buses=('ide', 'virtio', 'scsi'),
+        nic_models=tuple(m for m in _PCI_NICS if m != 'e1000e'),
+        needs_kernel=True),
     _profile(
         arch='riscv64', default_machine='virt',
         families={'*': ('pcie-root', 'scsi')},
-        kernel_console='ttyS0',
-        graphics=('vnc',), video_models=('virtio', 'ramfb'),
+        kernel_console='ttyS0', serial_extra='pci-serial', boot_menu=False,
+        graphics=('vnc',),
+        video_models=('virtio', 'vga', 'bochs', 'cirrus', 'vmvga'),
         default_pcie_ports=8,
         # OpenSBI (QEMU's -bios) -> U-Boot in supervisor mode.
         boot_loader=('/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin',
@@ -209,8 +283,9 @@ _TABLE = (
         uefi_with_kernel=False, acpi='always',
         features=(('apic', {}),),
         tcg_cpu_maximum=True, kernel_console='ttyS0',
-        video_models=('virtio', 'vga', 'bochs', 'cirrus', 'qxl'),
-        input_bus='usb', disk_buses=('virtio', 'scsi', 'sata', 'ide', 'usb'),
+        video_models=('virtio', 'vga', 'bochs', 'cirrus', 'qxl', 'vmvga',
+                      'ramfb'),
+        disk_buses=('virtio', 'scsi', 'sata', 'ide', 'usb'),
         default_pcie_ports=8,
         clock_timers=('pit', 'rtc', 'hpet', 'tsc', 'kvmclock',
                       'hypervclock')),

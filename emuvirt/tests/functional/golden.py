@@ -17,6 +17,10 @@ KERNEL = '/var/lib/emuvirt/images/vmlinuz'
 RAMDISK = '/var/lib/emuvirt/images/initrd.img'
 
 
+GUEST_ARCHES = ('aarch64', 's390x', 'ppc64le', 'mipsel', 'riscv64',
+                'x86_64')
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
     name: str
@@ -64,7 +68,63 @@ CASES = (
     Case('aarch64-host-native', 'aarch64', {}),
     Case('s390x-host-native', 's390x', {}),
     Case('ppc64le-host-native', 'ppc64le', {}),
+    # Nova's s390x recipe with a display: virtio-gpu-ccw, virtio inputs.
+    Case('x86_64-host-s390x-vnc', 'x86_64',
+         _emu('s390x', hw_console_type='vnc')),
+    # More than 8 vCPUs: GICv3 (under TCG libvirt offers 2 and 3).
+    Case('x86_64-host-aarch64-16-vcpus', 'x86_64', _emu('aarch64'),
+         flavor='vcpus=16,ram=1024,disk=10'),
 )
+
+# Every device property on every guest arch that offers it: the value
+# each case sets (a value other than the arch's default where there is
+# one), with the properties it needs beside it. An arch missing from a
+# property's row refuses the property (test_device_properties).
+DEVICE_PROPERTIES = (
+    ('hw_vif_model', {'aarch64': 'e1000', 's390x': 'virtio',
+                      'ppc64le': 'spapr-vlan', 'mipsel': 'rtl8139',
+                      'riscv64': 'e1000e', 'x86_64': 'vmxnet3'}, {}),
+    ('hw_scsi_model', {'aarch64': 'lsisas1068', 's390x': 'virtio-scsi',
+                       'ppc64le': 'ibmvscsi', 'mipsel': 'lsilogic',
+                       'riscv64': 'lsisas1078', 'x86_64': 'vmpvscsi'}, {}),
+    ('hw_rng_model', dict.fromkeys(GUEST_ARCHES, 'virtio'), {}),
+    ('hw_qemu_guest_agent', dict.fromkeys(GUEST_ARCHES, 'true'), {}),
+    ('hw_input_bus', dict.fromkeys(GUEST_ARCHES, 'virtio'),
+     {'hw_console_type': 'vnc'}),
+    ('hw_pointer_model', dict.fromkeys(
+        ('aarch64', 'ppc64le', 'mipsel', 'riscv64', 'x86_64'), 'usbtablet'),
+     {}),
+    ('hw_serial_port_count', {'aarch64': '4', 's390x': '1',
+                              'ppc64le': '4', 'mipsel': '3',
+                              'riscv64': '4', 'x86_64': '4'}, {}),
+    ('hw_boot_menu', dict.fromkeys(('aarch64', 's390x', 'ppc64le',
+                                    'x86_64'), 'true'), {}),
+    ('hw_video_ram', dict.fromkeys(('aarch64', 'ppc64le', 'mipsel',
+                                    'riscv64', 'x86_64'), '64'),
+     {'hw_console_type': 'vnc', 'hw_video_model': 'vga'}),
+    # Values Nova's field takes too (ramfb is emuvirt's own).
+    ('hw_video_model', {'aarch64': 'bochs', 's390x': 'virtio',
+                        'ppc64le': 'virtio', 'mipsel': 'vga',
+                        'riscv64': 'vga', 'x86_64': 'qxl'}, {}),
+)
+
+
+def _device_case(name, arch, value, others):
+    props = dict(others, **{name: value})
+    if arch == 'x86_64':
+        return Case('x86_64-host-native-%s' % name, 'x86_64', props)
+    # malta has no firmware to boot a disk: a kernel.
+    kernel = arch == 'mipsel'
+    return Case('x86_64-host-%s-%s' % (arch, name), 'x86_64',
+                _emu(arch, **props), kernel=kernel,
+                image=None if kernel else IMAGE)
+
+
+DEVICE_CASES = tuple(
+    _device_case(name, arch, value, others)
+    for name, values, others in DEVICE_PROPERTIES
+    for arch, value in values.items())
+CASES += DEVICE_CASES
 
 
 def path(case):

@@ -232,8 +232,10 @@ class TestGuestXMLCommand(test_base.FunctionalTestCase):
 
     def test_arch_refusals(self):
         for props, name in (
-                (['hw_emulation_architecture=s390x', 'hw_console_type=vnc'],
-                 'hw_console_type'),
+                (['hw_emulation_architecture=mipsel',
+                  'hw_console_type=spice', '--kernel'], 'hw_console_type'),
+                (['hw_emulation_architecture=s390x',
+                  'hw_pointer_model=usbtablet'], 'hw_pointer_model'),
                 (['hw_emulation_architecture=mipsel', 'hw_cpu_model=24Kf',
                   '--kernel'], 'hw_cpu_model'),
                 (['hw_emulation_architecture=aarch64',

@@ -145,7 +145,7 @@ class TestHardReboot(HardRebootTestCase):
     def test_running_guest_refused_property_keeps_everything(self):
         inst = self.spawned()
         # Recorded behind emuvirt's back (set would refuse it, see below).
-        self.write_record(inst, hw_video_model='cirrus')
+        self.write_record(inst, hw_video_model='qxl')
         dom = self.domain(inst)
         before = (self.persistent(inst), dom.XMLDesc(0), dom.ID())
         e = self.assertRaises(exception.InvalidImageProperty,

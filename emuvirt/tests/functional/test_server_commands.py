@@ -192,7 +192,7 @@ class TestPropertyFiles(ServerTestCase):
     def test_json_file(self):
         self.file('vmlinuz.json', json.dumps(
             {'hw_emulation_architecture': 'ppc64le',
-             'hw_boot_menu': True}).encode())
+             'hw_qemu_guest_agent': True}).encode())
         self.create('g1', arch=None)
         self.assertEqual('ppc64le', self.arch_of())
 

@@ -9,6 +9,7 @@
   libvirt's RNG schema accepts, with the guest arch's devices.
 """
 
+import dataclasses
 import functools
 import os
 
@@ -29,6 +30,7 @@ from emuvirt.objects import flavor as flavor_obj
 from emuvirt.objects import image_meta as emu_image_meta
 from emuvirt.objects import instance as instance_obj
 from emuvirt.tests.fixtures import fakelibvirt
+from emuvirt.tests.functional import golden
 from emuvirt.virt import emulation
 
 CONF = nova_conf.CONF
@@ -45,6 +47,22 @@ UUID = '6f8a1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b'
 @functools.lru_cache(maxsize=None)
 def _schema():
     return etree.RelaxNG(etree.parse(SCHEMA))
+
+
+def nova_props(props):
+    """Image properties typed as Nova's ImageMetaProps types them.
+
+    ``hw_emulation_architecture`` stays a string: Nova's field refuses
+    riscv64, which the plan is also asked about. So do the names Nova has
+    no field for (``hw_cpu_model``), which the plan reads as given.
+    """
+    fields = objects.ImageMetaProps.fields
+    raw = {k: v for k, v in props.items()
+           if k == 'hw_emulation_architecture' or k not in fields}
+    typed = plan_mod.image_props(objects.ImageMeta.from_dict(
+        {'properties': {k: v for k, v in props.items() if k not in raw}}))
+    typed.update(raw)
+    return typed
 
 
 class _NovaHostStub(object):
@@ -112,9 +130,11 @@ class PlanTestCase(testtools.TestCase):
         self.host = nova_host.NovaHost(
             _NovaHostStub(self.libvirt.connection))
 
-    def plan(self, direct_kernel=False, secure_boot=False, **props):
-        return plan_mod.plan(self.host, CONF, props, direct_kernel,
-                             secure_boot=secure_boot)
+    def plan(self, direct_kernel=False, secure_boot=False, vcpus=2,
+             **props):
+        return plan_mod.plan(self.host, CONF, nova_props(props),
+                             direct_kernel, secure_boot=secure_boot,
+                             vcpus=vcpus)
 
 
 class TestSameAnswerAsStandalone(PlanTestCase):
@@ -124,12 +144,19 @@ class TestSameAnswerAsStandalone(PlanTestCase):
     configuration, set alike here.
     """
 
-    def _standalone(self, props, kernel):
+    # Every decision both plans hold.
+    DECISIONS = ('domain_type', 'machine', 'cpu', 'firmware', 'graphics',
+                 'video', 'video_ram_mib', 'input_bus', 'disk_bus',
+                 'cdrom_bus', 'scsi_model', 'vif_model', 'rng_model',
+                 'guest_agent', 'serial_ports', 'boot_menu', 'gic_version',
+                 'pcie_ports', 'tb_cache_mib', 'boot_loader')
+
+    def _standalone(self, props, kernel, vcpus=2):
         emu_conf.CONF.set_override('virt_type', 'kvm', group='libvirt')
         drv = emulation.EmuVirtDriver()
         inst = instance_obj.Instance(
             uuid=UUID, name='instance-1',
-            flavor=flavor_obj.Flavor(name='f', vcpus=2, memory_mb=512,
+            flavor=flavor_obj.Flavor(name='f', vcpus=vcpus, memory_mb=512,
                                      root_gb=1),
             image_path=None if kernel else '/images/disk.qcow2',
             kernel_path='/images/vmlinuz' if kernel else None,
@@ -139,17 +166,32 @@ class TestSameAnswerAsStandalone(PlanTestCase):
             properties=emu_image_meta.ImageMetaProps.from_dict(props))
         return drv.plan_guest(inst, meta, networks=())
 
-    def _compare(self, props, kernel=False):
+    def _graphics_alike(self, props):
+        """nova.conf's console as the image's hw_console_type asks."""
+        console = props.get('hw_console_type')
+        self.flags.config(enabled=console == 'vnc', group='vnc')
+        self.flags.config(enabled=console == 'spice', group='spice')
+
+    def _compare(self, props, kernel=False, vcpus=2):
         self.flags.config(virt_type='kvm', group='libvirt')
-        ours = self.plan(direct_kernel=kernel, **props)
-        theirs = self._standalone(props, kernel)
+        self._graphics_alike(props)
+        ours = self.plan(direct_kernel=kernel, vcpus=vcpus, **props)
+        theirs = self._standalone(props, kernel, vcpus)
+        self.assertEqual(theirs.profile.arch, ours.arch, props)
         self.assertEqual(
-            (theirs.profile.arch, theirs.domain_type, theirs.machine,
-             theirs.cpu, theirs.firmware, theirs.disk_bus,
-             theirs.cdrom_bus, theirs.boot_loader),
-            (ours.arch, ours.domain_type, ours.machine, ours.cpu,
-             ours.firmware, ours.disk_bus, ours.cdrom_bus,
-             ours.boot_loader), props)
+            {d: getattr(theirs, d) for d in self.DECISIONS},
+            {d: getattr(ours, d) for d in self.DECISIONS}, props)
+
+    def _refusals(self, props, kernel=False, vcpus=2):
+        """Both refuse, with the same message."""
+        self.flags.config(virt_type='kvm', group='libvirt')
+        self._graphics_alike(props)
+        ours = self.assertRaises(exception.Invalid, self.plan,
+                                 direct_kernel=kernel, vcpus=vcpus, **props)
+        theirs = self.assertRaises(exception.Invalid, self._standalone,
+                                   props, kernel, vcpus)
+        self.assertEqual(str(theirs), str(ours))
+        return str(ours)
 
     def test_every_foreign_arch(self):
         for arch in FOREIGN[self.host_arch]:
@@ -166,6 +208,33 @@ class TestSameAnswerAsStandalone(PlanTestCase):
                                    self._standalone, props, False)
         self.assertEqual(str(theirs), str(ours))
         self.assertIn('kernel_id', str(ours))
+
+    def test_device_properties_on_every_arch(self):
+        # The golden rows: every device property on every arch taking it.
+        for name, values, others in golden.DEVICE_PROPERTIES:
+            for arch, value in values.items():
+                props = dict(others, **{name: value})
+                if arch != self.host_arch:
+                    props['hw_emulation_architecture'] = arch
+                self._compare(props, kernel=arch == 'mipsel')
+
+    def test_device_property_refusals_on_every_arch(self):
+        for name, values, others in golden.DEVICE_PROPERTIES:
+            value = sorted(values.values())[0]
+            for arch in set(golden.GUEST_ARCHES) - set(values):
+                props = {k: v for k, v in others.items()
+                         if k != 'hw_video_model'}
+                props[name] = value
+                if arch != self.host_arch:
+                    props['hw_emulation_architecture'] = arch
+                msg = self._refusals(props, kernel=arch == 'mipsel')
+                self.assertIn(name, msg)
+
+    def test_gic_with_many_vcpus(self):
+        props = {'hw_emulation_architecture': 'aarch64'}
+        if self.host_arch == 'aarch64':
+            props = {}
+        self._compare(props, vcpus=16)
 
     def test_direct_kernel_boot(self):
         self._compare({'hw_emulation_architecture': 'aarch64'}, kernel=True)
@@ -237,9 +306,18 @@ class TestPlan(PlanTestCase):
         self.flags.config(enabled=True, group='vnc')
         self.assertEqual('vnc', self.plan(
             hw_emulation_architecture='aarch64').graphics)
-        # s390x has no graphics: serial console only.
+        # s390x: virtio-gpu-ccw with virtio inputs.
         s390x = self.plan(hw_emulation_architecture='s390x')
-        self.assertEqual((None, None), (s390x.graphics, s390x.video))
+        self.assertEqual(('vnc', 'virtio', 'virtio'),
+                         (s390x.graphics, s390x.video, s390x.input_bus))
+        # mipsel serves no spice: serial console only.
+        self.flags.config(enabled=False, group='vnc')
+        self.flags.config(enabled=True, group='spice')
+        mipsel = self.plan(hw_emulation_architecture='mipsel',
+                           direct_kernel=True)
+        self.assertEqual((None, None), (mipsel.graphics, mipsel.video))
+        self.flags.config(enabled=False, group='spice')
+        self.flags.config(enabled=True, group='vnc')
         self.flags.config(enabled=False, group='vnc')
         self.assertIsNone(self.plan(
             hw_emulation_architecture='aarch64').graphics)
@@ -325,9 +403,16 @@ class TestAdapt(PlanTestCase):
 
     def test_s390x(self):
         _plan, _guest, xml = self._adapted('s390x')
-        self.assertEqual([], xml.findall('devices/input'))
+        self.assertValid(xml)
+        # Nova's VNC with virtio-gpu-ccw and virtio inputs; no USB.
+        self.assertEqual([('tablet', 'virtio'), ('keyboard', 'virtio')],
+                         [(i.get('type'), i.get('bus'))
+                          for i in xml.findall('devices/input')])
         self.assertEqual([], xml.findall('devices/controller[@type="usb"]'))
-        self.assertEqual([], xml.findall('devices/graphics'))
+        self.assertEqual(['vnc'], [g.get('type') for g in
+                                   xml.findall('devices/graphics')])
+        self.assertEqual(['virtio'], [v.get('type') for v in
+                                      xml.findall('devices/video/model')])
         self.assertEqual([], xml.findall('devices/serial'))
         self.assertEqual('sclp', xml.find('devices/console/target')
                          .get('type'))
@@ -390,3 +475,82 @@ class TestAdapt(PlanTestCase):
             t.get('name') for t in xml.findall('clock/timer')])
         # Nova's CPU config stays under KVM.
         self.assertEqual('qemu64', xml.findtext('cpu/model'))
+
+
+class TestAdaptDevices(PlanTestCase):
+    """The device decisions Nova takes from host-arch rules."""
+
+    def _adapted(self, arch, **props):
+        plan = self.plan(hw_emulation_architecture=arch, **props)
+        guest = stock_config(arch)
+        adapt.apply(guest, plan)
+        xml = etree.fromstring(guest.to_xml())
+        if os.path.exists(SCHEMA):
+            self.assertTrue(_schema().validate(xml), str(_schema().error_log))
+        return xml
+
+    def test_gic_version_of_the_plan(self):
+        xml = self._adapted('aarch64')
+        self.assertEqual(['3'], [g.get('version') for g in
+                                 xml.findall('features/gic')])
+        self.assertEqual([], self._adapted('riscv64').findall(
+            'features/gic'))
+
+    def test_inputs_on_the_plan_bus(self):
+        xml = self._adapted('aarch64', hw_input_bus='virtio')
+        self.assertEqual([('tablet', 'virtio'), ('keyboard', 'virtio')],
+                         [(i.get('type'), i.get('bus'))
+                          for i in xml.findall('devices/input')])
+
+    def test_video_and_inputs_without_nova_graphics(self):
+        self.flags.config(enabled=False, group='vnc')
+        plan = self.plan(hw_emulation_architecture='s390x',
+                         hw_video_model='virtio', hw_input_bus='virtio')
+        guest = stock_config('s390x')
+        guest.devices = [d for d in guest.devices if not isinstance(d, (
+            vconfig.LibvirtConfigGuestGraphics,
+            vconfig.LibvirtConfigGuestVideo,
+            vconfig.LibvirtConfigGuestInput))]
+        adapt.apply(guest, plan)
+        xml = etree.fromstring(guest.to_xml())
+        self.assertEqual(['virtio'], [v.get('type') for v in
+                                      xml.findall('devices/video/model')])
+        self.assertEqual(['virtio', 'virtio'], [
+            i.get('bus') for i in xml.findall('devices/input')])
+        self.assertEqual([], xml.findall('devices/graphics'))
+
+    def test_video_ram(self):
+        xml = self._adapted('ppc64le', hw_video_ram='16')
+        self.assertEqual([('vga', str(16 * 1024))], [
+            (m.get('type'), m.get('vram'))
+            for m in xml.findall('devices/video/model')])
+
+    def test_serial_ports_past_the_first_on_pci(self):
+        xml = self._adapted('riscv64', hw_serial_port_count='3')
+        self.assertEqual([None, 'pci-serial', 'pci-serial'], [
+            (s.find('target').get('type') if s.find('target') is not None
+             else None) for s in xml.findall('devices/serial')])
+        xml = self._adapted('ppc64le', hw_serial_port_count='2')
+        self.assertEqual(2, len(xml.findall('devices/serial')))
+
+    def test_scsi_controller_of_the_plan(self):
+        plan = self.plan(hw_emulation_architecture='aarch64')
+        guest = stock_config('aarch64')
+        disk = vconfig.LibvirtConfigGuestDisk()
+        disk.source_type, disk.source_device = 'file', 'disk'
+        disk.source_path, disk.target_dev = '/i/disk', 'sda'
+        disk.target_bus, disk.driver_format = 'scsi', 'qcow2'
+        guest.add_device(disk)
+        adapt.apply(guest, plan)
+        xml = etree.fromstring(guest.to_xml())
+        self.assertEqual(['virtio-scsi'], [c.get('model') for c in xml.findall(
+            'devices/controller[@type="scsi"]')])
+
+    def test_no_rng_where_libvirt_offers_none(self):
+        plan = self.plan(hw_emulation_architecture='aarch64')
+        plan = dataclasses.replace(plan, rng_model=None)
+        guest = stock_config('aarch64')
+        guest.add_device(vconfig.LibvirtConfigGuestRng())
+        adapt.apply(guest, plan)
+        self.assertEqual([], [d for d in guest.devices if isinstance(
+            d, vconfig.LibvirtConfigGuestRng)])

@@ -89,12 +89,15 @@ class EmuvirtForeignServersTest(base.NovaHostDataTestCase):
         self.assertTrue(_machine(tree).startswith('s390-ccw-virtio'),
                         _machine(tree))
         self._assert_no_x86_features(tree)
-        # libvirt refuses USB and VGA on s390x: no tablet, no USB bus.
+        # libvirt refuses USB and VGA on s390x: no tablet, no USB bus;
+        # Nova's VNC gets virtio-gpu-ccw and virtio inputs.
         self.assertEqual([], _usb_inputs(tree))
         self.assertNotIn('qemu-xhci', _controllers(tree, 'usb'))
         videos = [v.find('model').get('type')
                   for v in tree.findall('devices/video')]
-        self.assertEqual([], [v for v in videos if v != 'none'])
+        self.assertEqual(['virtio'], videos)
+        self.assertEqual(['virtio', 'virtio'], [
+            i.get('bus') for i in tree.findall('devices/input')])
         self.assertEqual(['sclp'], [c.find('target').get('type')
                                     for c in tree.findall('devices/console')
                                     if c.find('target') is not None])

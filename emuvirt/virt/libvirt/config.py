@@ -93,6 +93,22 @@ class GuestCharDevice(ConfigObject):
         return dev
 
 
+# The virtio-serial port name the QEMU guest agent listens on.
+QEMU_GUEST_AGENT = 'org.qemu.guest_agent.0'
+
+
+@dataclasses.dataclass
+class GuestChannel(ConfigObject):
+    """A virtio-serial port on a unix socket libvirt names itself."""
+
+    name: str
+
+    def format_dom(self):
+        channel = _el('channel', type='unix')
+        _sub(channel, 'target', type='virtio', name=self.name)
+        return channel
+
+
 @dataclasses.dataclass
 class GuestGraphics(ConfigObject):
     type: str
@@ -108,10 +124,11 @@ class GuestGraphics(ConfigObject):
 @dataclasses.dataclass
 class GuestVideo(ConfigObject):
     model: str
+    vram_kib: int = None
 
     def format_dom(self):
         video = _el('video')
-        _sub(video, 'model', type=self.model)
+        _sub(video, 'model', type=self.model, vram=self.vram_kib)
         return video
 
 
@@ -207,6 +224,7 @@ class GuestOS(ConfigObject):
     initrd: str = None
     cmdline: str = None
     boot_devs: tuple = ()
+    boot_menu: bool = False
 
     def format_dom(self):
         os_ = _el('os')
@@ -228,6 +246,8 @@ class GuestOS(ConfigObject):
             _sub(os_, 'cmdline', self.cmdline)
         for dev in self.boot_devs:
             _sub(os_, 'boot', dev=dev)
+        if self.boot_menu:
+            _sub(os_, 'bootmenu', enable='yes')
         return os_
 
 

@@ -216,16 +216,25 @@ def video(props, profile, domcaps, gfx):
     return requested
 
 
-def _bus(props, name, allowed, default, arch):
+def _one_of(props, name, allowed, default, arch, what):
+    """The image's value of ``name`` if ``allowed`` has it, else refuse.
+
+    ``default`` when the image does not set it; ``what`` names the kind
+    of value in the message (bus, model).
+    """
     requested = _prop(props, name)
     if requested is None:
         return default
     if requested not in allowed:
         raise exception.InvalidImageProperty(
             name=name,
-            reason='bus %s is not supported for %s guests; supported: %s' % (
-                requested, arch, ', '.join(allowed)))
+            reason='%s %s is not supported for %s guests; supported: %s' % (
+                what, requested, arch, ', '.join(allowed) or 'none'))
     return requested
+
+
+def _bus(props, name, allowed, default, arch):
+    return _one_of(props, name, allowed, default, arch, 'bus')
 
 
 def disk_bus(props, profile, domcaps):
@@ -246,3 +255,160 @@ def cdrom_bus(props, profile, machine, domcaps):
     allowed = [b for b in allowed if domcaps.supports_disk_bus(b)]
     return _bus(props, 'hw_cdrom_bus', allowed, family.cdrom_bus,
                 profile.arch)
+
+
+# Video models libvirt sizes from <model vram=...>: it passes vgamem_mb to
+# VGA and vmware-svga, vgamem to bochs-display and vram_size to qxl, and
+# drops the size for virtio, cirrus and ramfb (measured, libvirt 9.0 /
+# QEMU 7.2). bochs-display refuses 1 GiB.
+VIDEO_RAM_MODELS = ('vga', 'vmvga', 'bochs', 'qxl')
+VIDEO_RAM_MAX_MIB = 256
+
+
+def vif_model(props, profile):
+    """NIC model: ``hw_vif_model``, else the profile's default.
+
+    libvirt's domain capabilities list no NIC models; the profile lists
+    those QEMU's machine for the arch takes.
+    """
+    return _one_of(props, 'hw_vif_model', profile.nic_models,
+                   profile.default_nic_model, profile.arch, 'model')
+
+
+def scsi_model(props, profile):
+    """SCSI controller model the image asks for (``hw_scsi_model``).
+
+    None when it asks for none: a guest with a SCSI disk or cdrom then
+    gets the profile's default controller. Like Nova, an image that asks
+    gets the controller whether or not a disk uses it.
+    """
+    return _one_of(props, 'hw_scsi_model', profile.scsi_models, None,
+                   profile.arch, 'model')
+
+
+def rng_model(props, profile, domcaps):
+    """RNG model (``hw_rng_model``), or None where libvirt offers none.
+
+    Fed from the host's ``/dev/urandom`` (backend ``random``).
+    """
+    allowed = [m for m in profile.rng_models if domcaps.supports_rng(m)]
+    return _one_of(props, 'hw_rng_model', allowed,
+                   allowed[0] if allowed else None, profile.arch, 'model')
+
+
+def guest_agent(props, domcaps):
+    """Whether the guest gets the QEMU guest agent channel.
+
+    ``hw_qemu_guest_agent``: a virtio-serial port (``unix`` channel named
+    ``org.qemu.guest_agent.0``), which every arch's machine can take.
+    """
+    if not _prop(props, 'hw_qemu_guest_agent'):
+        return False
+    if not domcaps.supports_channel('unix'):
+        raise exception.InvalidImageProperty(
+            name='hw_qemu_guest_agent',
+            reason='libvirt offers no unix channel for %s guests, which '
+                   'the agent needs' % domcaps.arch)
+    return True
+
+
+def input_bus(props, profile, gfx):
+    """Bus of the guest's tablet and keyboard, or None for none.
+
+    ``hw_input_bus``, else ``usb`` for ``hw_pointer_model=usbtablet``
+    (Nova's older way to ask for a USB tablet), else the profile's default
+    when the guest has graphics. What the image asks for is given even
+    without graphics.
+    """
+    name = 'hw_input_bus'
+    bus = _prop(props, name)
+    if bus is None and _prop(props, 'hw_pointer_model') is not None:
+        name, bus = 'hw_pointer_model', 'usb'
+    if bus is None:
+        return profile.default_input_bus if gfx else None
+    if bus not in profile.input_buses:
+        value = 'usbtablet (a USB tablet)' if name == 'hw_pointer_model' \
+            else 'bus %s' % bus
+        raise exception.InvalidImageProperty(
+            name=name,
+            reason='%s is not supported for %s guests; input buses: %s' % (
+                value, profile.arch,
+                ', '.join(profile.input_buses) or 'none'))
+    return bus
+
+
+def serial_ports(props, profile):
+    """How many serial ports (``hw_serial_port_count``).
+
+    The first one is the console, with the console log.
+    """
+    count = _prop(props, 'hw_serial_port_count')
+    if count is None:
+        return 1
+    if not 1 <= count <= profile.serial_ports:
+        raise exception.InvalidImageProperty(
+            name='hw_serial_port_count',
+            reason='%d: %s guests take 1 to %d' % (
+                count, profile.arch, profile.serial_ports))
+    return count
+
+
+def boot_menu(props, profile, direct_kernel):
+    """Whether the firmware shows its boot menu (``hw_boot_menu``)."""
+    if not _prop(props, 'hw_boot_menu'):
+        return False
+    reason = None
+    if direct_kernel:
+        reason = 'the guest boots its kernel directly, not from a ' \
+                 'firmware boot menu'
+    elif not profile.boot_menu:
+        reason = 'the firmware of %s guests has no boot menu' % profile.arch
+    if reason:
+        raise exception.InvalidImageProperty(name='hw_boot_menu',
+                                             reason=reason)
+    return True
+
+
+def video_ram(props, video):
+    """Video RAM in MiB (``hw_video_ram``) for the guest's video model."""
+    mib = _prop(props, 'hw_video_ram')
+    if mib is None:
+        return None
+    reason = None
+    if video is None:
+        reason = 'the guest has no video device (see hw_video_model and ' \
+                 'hw_console_type)'
+    elif video not in VIDEO_RAM_MODELS:
+        reason = 'video model %s has no video RAM size; models that ' \
+                 'have: %s' % (video, ', '.join(VIDEO_RAM_MODELS))
+    elif not 1 <= mib <= VIDEO_RAM_MAX_MIB or mib & (mib - 1):
+        reason = '%d MiB: give a power of two from 1 to %d' % (
+            mib, VIDEO_RAM_MAX_MIB)
+    if reason:
+        raise exception.InvalidImageProperty(name='hw_video_ram',
+                                             reason=reason)
+    return mib
+
+
+def gic_version(profile, domcaps, vcpus):
+    """The guest's GIC version, or None for no ``<gic>`` element.
+
+    The first of the profile's versions the domain capabilities offer:
+    3 under TCG (libvirt offers 2 and 3), the host's own under KVM (what
+    its GIC can give a guest), 2 where only 2 is offered. A version that
+    takes fewer vCPUs than the flavor has is refused.
+
+    :raises: Invalid naming the flavor's vcpus.
+    """
+    offered = [(version, limit) for version, limit in profile.gic_versions
+               if version in domcaps.gic_versions]
+    if not offered:
+        return None
+    version, limit = offered[0]
+    if limit is not None and vcpus > limit:
+        raise exception.Invalid(
+            reason='flavor vcpus=%d: GICv%s, the newest GIC libvirt offers '
+                   'for %s guests of machine %s under %s, takes at most %d '
+                   'vCPUs' % (vcpus, version, profile.arch, domcaps.machine,
+                              domcaps.domain_type, limit))
+    return version

@@ -153,16 +153,25 @@ class LibvirtDriver(driver.ComputeDriver):
             disk_format=_recorded_format(instance, image_meta))
         if networks is None:
             networks = self._networks()
+        video = decide.video(props, profile, domcaps, gfx)
         return guest_config.GuestPlan(
             name=instance.name, uuid=instance.uuid, vcpus=flavor.vcpus,
             memory_mib=flavor.memory_mb, profile=profile,
             domain_type=dom_type, emulator=guest_caps.emulator_for(dom_type),
             machine=machine, instance_dir=instance_dir(instance), boot=boot,
             cpu=decide.cpu(props, self._cpu_map, profile, domcaps, dom_type),
-            firmware=fw, graphics=gfx,
-            video=decide.video(props, profile, domcaps, gfx),
+            firmware=fw, graphics=gfx, video=video,
+            video_ram_mib=decide.video_ram(props, video),
+            input_bus=decide.input_bus(props, profile, gfx),
             disk_bus=decide.disk_bus(props, profile, domcaps),
             cdrom_bus=decide.cdrom_bus(props, profile, machine, domcaps),
+            scsi_model=decide.scsi_model(props, profile),
+            vif_model=decide.vif_model(props, profile),
+            rng_model=decide.rng_model(props, profile, domcaps),
+            guest_agent=decide.guest_agent(props, domcaps),
+            serial_ports=decide.serial_ports(props, profile),
+            boot_menu=decide.boot_menu(props, profile, boot.direct_kernel),
+            gic_version=decide.gic_version(profile, domcaps, flavor.vcpus),
             pcie_ports=(CONF.libvirt.num_pcie_ports or
                         profile.default_pcie_ports),
             tb_cache_mib=CONF.libvirt.tb_cache_size,

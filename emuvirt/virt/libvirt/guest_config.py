@@ -57,8 +57,17 @@ class GuestPlan:
     firmware: object = None
     graphics: str = None
     video: str = None
+    video_ram_mib: int = None
+    input_bus: str = None
     disk_bus: str = 'virtio'
     cdrom_bus: str = 'scsi'
+    scsi_model: str = None
+    vif_model: str = 'virtio'
+    rng_model: str = 'virtio'
+    guest_agent: bool = False
+    serial_ports: int = 1
+    boot_menu: bool = False
+    gic_version: str = None
     pcie_ports: int = 0
     tb_cache_mib: int = 0
     networks: tuple = ()
@@ -92,6 +101,7 @@ def _os(plan):
         os_.boot_devs = ('cdrom', 'hd')
     elif boot.disk_path:
         os_.boot_devs = ('hd',)
+    os_.boot_menu = plan.boot_menu
     return os_
 
 
@@ -103,6 +113,9 @@ def _features(plan):
         feats.append(vconfig.GuestFeature('acpi'))
     feats.extend(vconfig.GuestFeature(name, dict(attrs))
                  for name, attrs in prof.features)
+    if plan.gic_version:
+        feats.append(vconfig.GuestFeature(
+            'gic', {'version': plan.gic_version}))
     if plan.domain_type == 'qemu' and plan.tb_cache_mib:
         feats.append(vconfig.GuestFeature(
             'tcg', children=(('tb-cache', plan.tb_cache_mib,
@@ -121,15 +134,18 @@ def _controllers(plan):
     usb = plan.profile.usb_model
     buses = {plan.disk_bus if plan.boot.disk_path else None,
              plan.cdrom_bus if plan.boot.cdrom_path else None,
-             plan.cdrom_bus if plan.boot.config_drive_path else None}
+             plan.cdrom_bus if plan.boot.config_drive_path else None,
+             plan.input_bus}
     if usb:
-        # Tablet and keyboard come with graphics; a disk may be on USB.
+        # For a USB tablet and keyboard, a disk on USB, and with graphics
+        # (libvirt gives a pseries guest a USB keyboard and mouse).
         needed = plan.graphics or 'usb' in buses
         ctrls.append(vconfig.GuestController(
             'usb', usb if needed else 'none', 0))
-    if 'scsi' in buses:
-        # The board's default SCSI controller may get no interrupt (malta).
-        ctrls.append(vconfig.GuestController('scsi', 'virtio-scsi', 0))
+    if 'scsi' in buses or plan.scsi_model:
+        # Never the board's default model: it may get no interrupt (malta).
+        ctrls.append(vconfig.GuestController(
+            'scsi', plan.scsi_model or plan.profile.default_scsi_model, 0))
     return ctrls
 
 
@@ -168,32 +184,41 @@ def _consoles(plan):
                     'console', 'file', 'sclplm', 1,
                     source_path=os.path.join(plan.instance_dir,
                                              'console-linemode.log'))]
-    return [vconfig.GuestCharDevice('serial', 'pty', None, 0, log_path=log),
-            vconfig.GuestCharDevice('console', 'pty', 'serial', 0)]
+    # The first port is the console; a board with one UART takes the
+    # others on PCI (serial_extra).
+    return ([vconfig.GuestCharDevice('serial', 'pty', None, 0,
+                                     log_path=log)] +
+            [vconfig.GuestCharDevice('serial', 'pty', prof.serial_extra, i)
+             for i in range(1, plan.serial_ports)] +
+            [vconfig.GuestCharDevice('console', 'pty', 'serial', 0)])
 
 
 def _graphics(plan):
     devs = []
     if plan.graphics:
         devs.append(vconfig.GuestGraphics(plan.graphics))
-        if plan.profile.input_bus:
-            devs.extend(vconfig.GuestInput(kind, plan.profile.input_bus)
-                        for kind in ('tablet', 'keyboard'))
+    if plan.input_bus:
+        devs.extend(vconfig.GuestInput(kind, plan.input_bus)
+                    for kind in ('tablet', 'keyboard'))
     if plan.video:
-        devs.append(vconfig.GuestVideo(plan.video))
+        devs.append(vconfig.GuestVideo(
+            plan.video, vram_kib=plan.video_ram_mib and (
+                plan.video_ram_mib * 1024)))
     return devs
 
 
 def build(plan):
     """Return the :class:`GuestConfig` for a plan."""
-    prof = plan.profile
     devices = _controllers(plan) + _disks(plan)
-    devices.extend(vconfig.GuestInterface(n.type, prof.nic_model,
+    devices.extend(vconfig.GuestInterface(n.type, plan.vif_model,
                                           network=n.network, mac=n.mac)
                    for n in plan.networks)
     devices.extend(_consoles(plan))
+    if plan.guest_agent:
+        devices.append(vconfig.GuestChannel(vconfig.QEMU_GUEST_AGENT))
     devices.extend(_graphics(plan))
-    devices.append(vconfig.GuestRng())
+    if plan.rng_model:
+        devices.append(vconfig.GuestRng(plan.rng_model))
     devices.append(vconfig.GuestMemballoon('virtio'))
     return vconfig.GuestConfig(
         virt_type=plan.domain_type, name=plan.name, uuid=plan.uuid,

@@ -14,7 +14,6 @@ from emuvirt.virt import traits
 PLAIN_ROWS = {
     'Default machine type': 'default_machine',
     'Kernel console': 'kernel_console',
-    'NIC model': 'nic_model',
     'ACPI': 'acpi',
 }
 # Rows that show a tuple field in the profile's order, or "none".
@@ -23,6 +22,12 @@ TUPLE_ROWS = {
     'Graphics consoles': 'graphics',
     'Video models, first is the default': 'video_models',
     'Disk buses, first is the default': 'disk_buses',
+    'NIC models (hw_vif_model), first is the default': 'nic_models',
+    'SCSI controller models (hw_scsi_model), first is the default':
+        'scsi_models',
+    'RNG models (hw_rng_model), first is the default': 'rng_models',
+    'Tablet and keyboard buses (hw_input_bus), first is the default':
+        'input_buses',
     'Clock timers allowed': 'clock_timers',
 }
 
@@ -87,8 +92,8 @@ class TestBuildFromProfiles(testtools.TestCase):
     def test_features_as_xml(self):
         for arch, prof, cell in self.cells('Other <features>'):
             self.assertEqual(len(prof.features), len(cell.values), arch)
-        self.assertEqual(("<gic version='3'/>",), self.table.cell(
-            'Other <features>', 'aarch64').values)
+        self.assertEqual('none', self.table.cell(
+            'Other <features>', 'aarch64').note)
         self.assertEqual(('<apic/>',), self.table.cell(
             'Other <features>', 'x86_64').values)
 
@@ -126,11 +131,24 @@ class TestBuildFromProfiles(testtools.TestCase):
         for arch, prof, cell in self.cells('USB controller'):
             self.assertEqual((prof.usb_model,) if prof.usb_model else (),
                              cell.values, arch)
-        for arch, prof, cell in self.cells('Tablet and keyboard bus'):
-            self.assertEqual((prof.input_bus,) if prof.input_bus else (),
-                             cell.values, arch)
         self.assertEqual('none: no USB', self.table.cell(
             'USB controller', 's390x').note)
+
+    def test_serial_ports_boot_menu_and_gic(self):
+        for arch, prof, cell in self.cells(
+                'Serial ports at most (hw_serial_port_count)'):
+            self.assertEqual((str(prof.serial_ports),), cell.values, arch)
+        self.assertEqual('4 (the first on the board, the others pci-serial)',
+                         archtable.cell_text(self.table.cell(
+                             'Serial ports at most (hw_serial_port_count)',
+                             'aarch64')))
+        for arch, prof, cell in self.cells(
+                'Firmware boot menu (hw_boot_menu)'):
+            self.assertEqual(prof.boot_menu, cell.note == 'yes', arch)
+        self.assertEqual(('3', '2 (at most 8 vCPUs)'), self.table.cell(
+            'GIC versions, first offered wins', 'aarch64').values)
+        self.assertEqual('none: no GIC', self.table.cell(
+            'GIC versions, first offered wins', 'x86_64').note)
 
     def test_machine_family_rows(self):
         for label, attr in (('PCI root controller', 'pci_root'),

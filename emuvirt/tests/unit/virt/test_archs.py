@@ -132,7 +132,67 @@ class TestProfileValues(testtools.TestCase):
         for profile in archs.PROFILES.values():
             if profile.graphics:
                 self.assertTrue(profile.video_models, profile.arch)
-                self.assertIsNotNone(profile.input_bus, profile.arch)
+                self.assertIsNotNone(profile.default_input_bus,
+                                     profile.arch)
+
+    def test_device_defaults_are_first_of_allowed(self):
+        for profile in archs.PROFILES.values():
+            self.assertEqual(profile.nic_models[0],
+                             profile.default_nic_model)
+            self.assertEqual(profile.scsi_models[0],
+                             profile.default_scsi_model)
+            self.assertEqual(profile.rng_models[0],
+                             profile.default_rng_model)
+            self.assertEqual(profile.input_buses[0],
+                             profile.default_input_bus)
+            # Every arch keeps its old defaults: virtio NIC, SCSI and RNG.
+            self.assertEqual(('virtio', 'virtio-scsi', 'virtio'), (
+                profile.default_nic_model, profile.default_scsi_model,
+                profile.default_rng_model), profile.arch)
+
+    def test_usb_inputs_only_where_there_is_usb(self):
+        for profile in archs.PROFILES.values():
+            self.assertEqual(profile.usb_model is not None,
+                             'usb' in profile.input_buses, profile.arch)
+
+    def test_measured_device_models(self):
+        # Defined and started on libvirt 9.0 / QEMU 7.2 (see archs).
+        nics = {a: archs.get_profile(a).nic_models for a in OFFERED}
+        self.assertEqual(('virtio',), nics['s390x'])
+        self.assertIn('spapr-vlan', nics['ppc64le'])
+        self.assertNotIn('e1000e', nics['mipsel'])
+        for arch in OFFERED:
+            self.assertNotIn('igb', nics[arch])
+            self.assertNotIn('lan9118', nics[arch])
+            self.assertEqual(arch in ('ppc64le',),
+                             'spapr-vlan' in nics[arch], arch)
+            scsi = archs.get_profile(arch).scsi_models
+            self.assertNotIn('buslogic', scsi)
+            self.assertEqual(arch == 'ppc64le', 'ibmvscsi' in scsi, arch)
+        self.assertEqual(('virtio-scsi',),
+                         archs.get_profile('s390x').scsi_models)
+        # ramfb needs fw_cfg DMA, which riscv64 virt lacks.
+        self.assertNotIn('ramfb', archs.get_profile('riscv64').video_models)
+
+    def test_serial_ports(self):
+        self.assertEqual(
+            {'aarch64': (4, 'pci-serial'), 'riscv64': (4, 'pci-serial'),
+             's390x': (1, None), 'ppc64le': (4, None), 'mipsel': (3, None),
+             'x86_64': (4, None)},
+            {a: (archs.get_profile(a).serial_ports,
+                 archs.get_profile(a).serial_extra) for a in OFFERED})
+
+    def test_boot_menu_where_the_firmware_has_one(self):
+        self.assertEqual(
+            {'aarch64', 's390x', 'ppc64le', 'x86_64'},
+            {a for a in OFFERED if archs.get_profile(a).boot_menu})
+
+    def test_gic_on_aarch64_only(self):
+        for arch in OFFERED:
+            self.assertEqual(arch == 'aarch64',
+                             bool(archs.get_profile(arch).gic_versions))
+        self.assertEqual((('3', None), ('2', 8)),
+                         archs.get_profile('aarch64').gic_versions)
 
     def test_default_machines(self):
         self.assertEqual(
@@ -148,7 +208,6 @@ class TestProfileValues(testtools.TestCase):
         self.assertNotIn('max', aarch64.tcg_cpu_models)
         self.assertEqual('uefi', aarch64.firmware)
         self.assertEqual('with-uefi', aarch64.acpi)
-        self.assertIn(('gic', {'version': '3'}), aarch64.features)
         self.assertNotIn('host-model', aarch64.kvm_cpu_modes)
 
     def test_no_cpu_element_for_mipsel(self):
@@ -157,18 +216,20 @@ class TestProfileValues(testtools.TestCase):
     def test_riscv64_never_maximum(self):
         self.assertFalse(archs.get_profile('riscv64').tcg_cpu_maximum)
 
-    def test_s390x_has_sclp_and_nothing_graphical(self):
+    def test_s390x_has_sclp_virtio_gpu_and_no_usb(self):
         s390x = archs.get_profile('s390x')
         self.assertTrue(s390x.sclp)
         self.assertFalse(s390x.serial)
-        self.assertEqual((), s390x.graphics)
-        self.assertEqual((), s390x.video_models)
+        # Nova's recipe: hw_video_model=virtio (virtio-gpu-ccw).
+        self.assertEqual(('virtio',), s390x.video_models)
+        self.assertEqual(('virtio',), s390x.input_buses)
         self.assertIsNone(s390x.usb_model)
         self.assertEqual((), s390x.firmware_types)
 
     def test_graphics_matrix(self):
         self.assertEqual(
             {'aarch64': ('vnc', 'spice'), 'ppc64le': ('vnc', 'spice'),
-             's390x': (), 'mipsel': ('vnc',), 'riscv64': ('vnc',),
+             's390x': ('vnc', 'spice'), 'mipsel': ('vnc',),
+             'riscv64': ('vnc',),
              'x86_64': ('vnc', 'spice')},
             {a: archs.get_profile(a).graphics for a in OFFERED})

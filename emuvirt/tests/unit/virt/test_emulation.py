@@ -93,8 +93,7 @@ class TestRefusals(EmuTestCase):
                                              drv).profile.arch)
 
     def test_console_refusals_name_the_property(self):
-        for arch, console in (('s390x', 'vnc'), ('s390x', 'spice'),
-                              ('mipsel', 'spice'), ('riscv64', 'spice')):
+        for arch, console in (('mipsel', 'spice'), ('riscv64', 'spice')):
             msg = self.refused(exception.UnsupportedGraphics,
                                emu(arch, hw_console_type=console))
             self.assertIn('hw_console_type=%s' % console, msg)
@@ -105,7 +104,10 @@ class TestRefusals(EmuTestCase):
                 (emu('s390x', hw_firmware_type='uefi'), 'hw_firmware_type'),
                 (emu('s390x', hw_video_model='vga'), 'hw_video_model'),
                 (emu('aarch64', hw_console_type='vnc',
-                     hw_video_model='vga'), 'hw_video_model'),
+                     hw_video_model='qxl'), 'hw_video_model'),
+                (emu('aarch64', hw_vif_model='spapr-vlan'), 'hw_vif_model'),
+                (emu('s390x', hw_pointer_model='usbtablet'),
+                 'hw_pointer_model'),
                 (emu('aarch64', hw_disk_bus='ide'), 'hw_disk_bus'),
                 (emu('ppc64le', hw_cdrom_bus='ide'), 'hw_cdrom_bus'),
                 (emu('aarch64', hw_cdrom_bus='virtio'), 'hw_cdrom_bus')):

@@ -436,9 +436,10 @@ class TestGraphics(testtools.TestCase):
         self.assertIn(arch, str(exc))
         return str(exc)
 
-    def test_vnc_on_s390x_refused(self):
-        msg = self._refused('s390x', 'vnc')
-        self.assertIn('serves serial', msg)
+    def test_vnc_and_spice_on_s390x(self):
+        # virtio-gpu-ccw gives an s390x guest a display.
+        for value in ('vnc', 'spice'):
+            self.assertEqual(value, self._gfx('s390x', value))
 
     def test_spice_on_mipsel_and_riscv64_refused(self):
         for arch in ('mipsel', 'riscv64'):
@@ -475,13 +476,26 @@ class TestVideo(testtools.TestCase):
         self.assertIsNone(self._video('aarch64', 'vnc',
                                       hw_video_model='none'))
 
-    def test_vga_on_aarch64_refused(self):
+    def test_qxl_on_aarch64_refused(self):
         exc = self.assertRaises(exception.InvalidImageProperty, self._video,
-                                'aarch64', 'vnc', hw_video_model='vga')
+                                'aarch64', 'vnc', hw_video_model='qxl')
         msg = str(exc)
         self.assertIn('hw_video_model', msg)
-        self.assertIn('vga', msg)
-        self.assertIn('supported: virtio, ramfb', msg)
+        self.assertIn('qxl', msg)
+        self.assertIn('supported: virtio, ramfb, vga, bochs, cirrus, vmvga',
+                      msg)
+
+    def test_virtio_on_s390x_is_nova_s390x_recipe(self):
+        # With graphics or without: virtio-gpu-ccw.
+        self.assertEqual('virtio', self._video('s390x',
+                                               hw_video_model='virtio'))
+        self.assertEqual('virtio', self._video('s390x', 'vnc'))
+
+    def test_ramfb_on_riscv64_refused(self):
+        # libvirt offers it; QEMU fails to start it (no fw_cfg DMA).
+        exc = self.assertRaises(exception.InvalidImageProperty, self._video,
+                                'riscv64', 'vnc', hw_video_model='ramfb')
+        self.assertIn('hw_video_model', str(exc))
 
     def test_vga_on_s390x_refused(self):
         exc = self.assertRaises(exception.InvalidImageProperty, self._video,
@@ -579,3 +593,267 @@ class TestCdromBus(testtools.TestCase):
         self.assertEqual('scsi', self._bus('x86_64', hw_cdrom_bus='scsi'))
         self.assertEqual('ide', self._bus('x86_64', I440FX,
                                           hw_cdrom_bus='ide'))
+
+
+class _Refusal(testtools.TestCase):
+
+    def assertRefused(self, name, func, *args, **kwargs):
+        """One-line refusal naming image property ``name``; its text."""
+        exc = self.assertRaises(exception.InvalidImageProperty, func,
+                                *args, **kwargs)
+        msg = str(exc)
+        self.assertIn('Image property %s:' % name, msg)
+        self.assertNotIn('\n', msg)
+        return msg
+
+
+class TestVifModel(_Refusal):
+
+    def test_default_is_the_profile_first(self):
+        for arch in MACHINES:
+            self.assertEqual('virtio', decide.vif_model(props(),
+                                                        profile(arch)))
+
+    def test_e1000_on_aarch64(self):
+        self.assertEqual('e1000', decide.vif_model(
+            props(hw_vif_model='e1000'), profile('aarch64')))
+
+    def test_spapr_vlan_on_ppc64le_only(self):
+        self.assertEqual('spapr-vlan', decide.vif_model(
+            props(hw_vif_model='spapr-vlan'), profile('ppc64le')))
+        msg = self.assertRefused('hw_vif_model', decide.vif_model,
+                                 props(hw_vif_model='spapr-vlan'),
+                                 profile('x86_64'))
+        self.assertIn('model spapr-vlan is not supported for x86_64', msg)
+
+    def test_s390x_takes_virtio_only(self):
+        msg = self.assertRefused('hw_vif_model', decide.vif_model,
+                                 props(hw_vif_model='e1000'),
+                                 profile('s390x'))
+        self.assertIn('supported: virtio', msg)
+
+    def test_models_no_arch_takes(self):
+        for model in ('igb', 'lan9118', 'netfront', 'sriov', 'vmxnet'):
+            for arch in MACHINES:
+                self.assertRefused('hw_vif_model', decide.vif_model,
+                                   props(hw_vif_model=model), profile(arch))
+
+
+class TestScsiModel(_Refusal):
+
+    def test_none_unless_asked(self):
+        for arch in MACHINES:
+            self.assertIsNone(decide.scsi_model(props(), profile(arch)))
+
+    def test_asked(self):
+        for arch, model in (('ppc64le', 'ibmvscsi'),
+                            ('x86_64', 'vmpvscsi'),
+                            ('aarch64', 'lsisas1078'),
+                            ('s390x', 'virtio-scsi')):
+            self.assertEqual(model, decide.scsi_model(
+                props(hw_scsi_model=model), profile(arch)))
+
+    def test_refused(self):
+        for arch, model in (('s390x', 'lsilogic'), ('x86_64', 'ibmvscsi'),
+                            ('aarch64', 'buslogic')):
+            msg = self.assertRefused('hw_scsi_model', decide.scsi_model,
+                                     props(hw_scsi_model=model),
+                                     profile(arch))
+            self.assertIn('model %s is not supported for %s' % (
+                model, arch), msg)
+
+
+class TestRngModel(_Refusal):
+
+    def test_virtio_everywhere(self):
+        for arch in MACHINES:
+            self.assertEqual('virtio', decide.rng_model(
+                props(), profile(arch), domcaps(arch)))
+            self.assertEqual('virtio', decide.rng_model(
+                props(hw_rng_model='virtio'), profile(arch), domcaps(arch)))
+
+    def test_libvirt_offers_no_rng(self):
+        dcaps = dataclasses.replace(domcaps('aarch64'), rng_models=())
+        self.assertIsNone(decide.rng_model(props(), profile('aarch64'),
+                                           dcaps))
+        msg = self.assertRefused('hw_rng_model', decide.rng_model,
+                                 props(hw_rng_model='virtio'),
+                                 profile('aarch64'), dcaps)
+        self.assertIn('supported: none', msg)
+
+    def test_no_random_backend(self):
+        dcaps = dataclasses.replace(domcaps('riscv64'),
+                                    rng_backends=('egd',))
+        self.assertIsNone(decide.rng_model(props(), profile('riscv64'),
+                                           dcaps))
+
+
+class TestGuestAgent(_Refusal):
+
+    def test_off_unless_asked(self):
+        self.assertFalse(decide.guest_agent(props(), domcaps('s390x')))
+        self.assertFalse(decide.guest_agent(
+            props(hw_qemu_guest_agent='no'), domcaps('s390x')))
+
+    def test_on_every_arch(self):
+        for arch in MACHINES:
+            self.assertTrue(decide.guest_agent(
+                props(hw_qemu_guest_agent='yes'), domcaps(arch)), arch)
+
+    def test_no_unix_channel(self):
+        dcaps = dataclasses.replace(domcaps('mipsel'),
+                                    channel_types=('pty',))
+        self.assertRefused('hw_qemu_guest_agent', decide.guest_agent,
+                           props(hw_qemu_guest_agent='yes'), dcaps)
+
+
+class TestInputBus(_Refusal):
+
+    def test_profile_default_with_graphics_only(self):
+        for arch in MACHINES:
+            self.assertIsNone(decide.input_bus(props(), profile(arch),
+                                               None))
+        self.assertEqual('usb', decide.input_bus(props(),
+                                                 profile('aarch64'), 'vnc'))
+        self.assertEqual('virtio', decide.input_bus(
+            props(), profile('s390x'), 'vnc'))
+
+    def test_asked_for_even_without_graphics(self):
+        self.assertEqual('virtio', decide.input_bus(
+            props(hw_input_bus='virtio'), profile('riscv64'), None))
+        self.assertEqual('usb', decide.input_bus(
+            props(hw_pointer_model='usbtablet'), profile('mipsel'), None))
+
+    def test_input_bus_beats_pointer_model(self):
+        self.assertEqual('virtio', decide.input_bus(
+            props(hw_input_bus='virtio', hw_pointer_model='usbtablet'),
+            profile('x86_64'), 'vnc'))
+
+    def test_usb_on_s390x_refused(self):
+        msg = self.assertRefused('hw_input_bus', decide.input_bus,
+                                 props(hw_input_bus='usb'), profile('s390x'),
+                                 'vnc')
+        self.assertIn('input buses: virtio', msg)
+        msg = self.assertRefused('hw_pointer_model', decide.input_bus,
+                                 props(hw_pointer_model='usbtablet'),
+                                 profile('s390x'), None)
+        self.assertIn('usbtablet (a USB tablet) is not supported for s390x',
+                      msg)
+
+
+class TestSerialPorts(_Refusal):
+
+    def test_one_unless_asked(self):
+        for arch in MACHINES:
+            self.assertEqual(1, decide.serial_ports(props(), profile(arch)))
+
+    def test_up_to_the_profile_limit(self):
+        for arch in MACHINES:
+            limit = profile(arch).serial_ports
+            self.assertEqual(limit, decide.serial_ports(
+                props(hw_serial_port_count=limit), profile(arch)))
+            msg = self.assertRefused(
+                'hw_serial_port_count', decide.serial_ports,
+                props(hw_serial_port_count=limit + 1), profile(arch))
+            self.assertIn('%s guests take 1 to %d' % (arch, limit), msg)
+
+    def test_zero_refused(self):
+        self.assertRefused('hw_serial_port_count', decide.serial_ports,
+                           props(hw_serial_port_count=0), profile('x86_64'))
+
+
+class TestBootMenu(_Refusal):
+
+    def test_off_unless_asked(self):
+        for arch in MACHINES:
+            self.assertFalse(decide.boot_menu(props(), profile(arch), False))
+            self.assertFalse(decide.boot_menu(
+                props(hw_boot_menu='false'), profile(arch), True))
+
+    def test_where_the_firmware_has_one(self):
+        for arch in ('aarch64', 's390x', 'ppc64le', 'x86_64'):
+            self.assertTrue(decide.boot_menu(props(hw_boot_menu='true'),
+                                             profile(arch), False), arch)
+        for arch in ('mipsel', 'riscv64'):
+            msg = self.assertRefused('hw_boot_menu', decide.boot_menu,
+                                     props(hw_boot_menu='true'),
+                                     profile(arch), False)
+            self.assertIn('%s guests has no boot menu' % arch, msg)
+
+    def test_direct_kernel_boot_refused(self):
+        msg = self.assertRefused('hw_boot_menu', decide.boot_menu,
+                                 props(hw_boot_menu='true'),
+                                 profile('x86_64'), True)
+        self.assertIn('boots its kernel directly', msg)
+
+
+class TestVideoRam(_Refusal):
+
+    def test_unset(self):
+        self.assertIsNone(decide.video_ram(props(), 'virtio'))
+        self.assertIsNone(decide.video_ram(props(), None))
+
+    def test_models_that_take_it(self):
+        for model in ('vga', 'vmvga', 'bochs', 'qxl'):
+            self.assertEqual(64, decide.video_ram(
+                props(hw_video_ram=64), model))
+
+    def test_models_that_ignore_it(self):
+        for model in ('virtio', 'cirrus', 'ramfb'):
+            msg = self.assertRefused('hw_video_ram', decide.video_ram,
+                                     props(hw_video_ram=16), model)
+            self.assertIn('video model %s has no video RAM size' % model,
+                          msg)
+
+    def test_no_video_device(self):
+        msg = self.assertRefused('hw_video_ram', decide.video_ram,
+                                 props(hw_video_ram=16), None)
+        self.assertIn('no video device', msg)
+
+    def test_sizes(self):
+        for mib in (1, 16, 256):
+            self.assertEqual(mib, decide.video_ram(
+                props(hw_video_ram=mib), 'vga'))
+        for mib in (0, 3, 512, 1024):
+            self.assertRefused('hw_video_ram', decide.video_ram,
+                               props(hw_video_ram=mib), 'vga')
+
+
+class TestGicVersion(testtools.TestCase):
+
+    def test_no_gic_elsewhere(self):
+        for arch in FOREIGN_TO_X86 + ('x86_64',):
+            if arch != 'aarch64':
+                self.assertIsNone(decide.gic_version(
+                    profile(arch), domcaps(arch), 2), arch)
+
+    def test_3_under_tcg(self):
+        dcaps = domcaps('aarch64')
+        self.assertEqual(('2', '3'), dcaps.gic_versions)
+        for vcpus in (1, 8, 9, 64):
+            self.assertEqual('3', decide.gic_version(profile('aarch64'),
+                                                     dcaps, vcpus))
+
+    def test_hosts_own_under_kvm(self):
+        # A GICv3 host offers KVM guests version 3 only.
+        dcaps = domcaps('aarch64', virt_type='kvm', host='aarch64')
+        self.assertEqual(('3',), dcaps.gic_versions)
+        self.assertEqual('3', decide.gic_version(profile('aarch64'), dcaps,
+                                                 16))
+        # A GICv2 host: version 2.
+        v2 = dataclasses.replace(dcaps, gic_versions=('2',))
+        self.assertEqual('2', decide.gic_version(profile('aarch64'), v2, 4))
+
+    def test_only_2_offered(self):
+        v2 = dataclasses.replace(domcaps('aarch64'), gic_versions=('2',))
+        self.assertEqual('2', decide.gic_version(profile('aarch64'), v2, 8))
+        exc = self.assertRaises(exception.Invalid, decide.gic_version,
+                                profile('aarch64'), v2, 9)
+        msg = str(exc)
+        self.assertIn('flavor vcpus=9', msg)
+        self.assertIn('GICv2', msg)
+        self.assertIn('at most 8', msg)
+
+    def test_none_offered(self):
+        none = dataclasses.replace(domcaps('aarch64'), gic_versions=())
+        self.assertIsNone(decide.gic_version(profile('aarch64'), none, 2))

@@ -32,7 +32,13 @@ def make_plan(arch, machine=None, **kwargs):
                 instance_dir=INSTANCE_DIR, boot=DISK,
                 disk_bus=profile.default_disk_bus,
                 cdrom_bus=profile.family(machine).cdrom_bus,
-                pcie_ports=profile.default_pcie_ports)
+                pcie_ports=profile.default_pcie_ports,
+                vif_model=profile.default_nic_model,
+                rng_model=profile.default_rng_model,
+                gic_version=(profile.gic_versions[0][0]
+                             if profile.gic_versions else None))
+    if kwargs.get('graphics'):
+        args['input_bus'] = profile.default_input_bus
     args.update(kwargs)
     return guest_config.GuestPlan(**args)
 
@@ -316,6 +322,10 @@ class TestWholeDomain(testtools.TestCase):
             self.assertEqual(['virtio'], [
                 b.model for b in cfg.devices_of(vconfig.GuestMemballoon)])
 
+    def test_no_rng_where_libvirt_offers_none(self):
+        self.assertEqual([], build('aarch64', rng_model=None).devices_of(
+            vconfig.GuestRng))
+
     def test_serialises(self):
         for arch in MACHINES:
             dom = etree.fromstring(build(arch, firmware=None).to_xml())
@@ -326,3 +336,96 @@ class TestWholeDomain(testtools.TestCase):
         self.assertFalse(DISK.direct_kernel)
         self.assertEqual(INSTANCE_DIR + '/console.log',
                          make_plan('s390x').console_log)
+
+
+def _xml(cfg):
+    return etree.fromstring(cfg.to_xml())
+
+
+class TestDeviceProperties(testtools.TestCase):
+    """Each device decision of the plan shows in the domain."""
+
+    def test_vif_model_on_every_nic(self):
+        nets = (guest_config.Network(), guest_config.Network())
+        cfg = build('aarch64', networks=nets, vif_model='e1000')
+        self.assertEqual(['e1000', 'e1000'], [
+            n.model for n in cfg.devices_of(vconfig.GuestInterface)])
+
+    def test_scsi_model_asked_for_without_a_scsi_disk(self):
+        # As in Nova: the controller comes whether or not a disk uses it.
+        self.assertEqual([('scsi', 'lsilogic', 0)], controllers(
+            build('x86_64', scsi_model='lsilogic'), 'scsi'))
+
+    def test_scsi_model_for_a_scsi_disk(self):
+        self.assertEqual([('scsi', 'ibmvscsi', 0)], controllers(
+            build('ppc64le', disk_bus='scsi', scsi_model='ibmvscsi'),
+            'scsi'))
+
+    def test_guest_agent_channel(self):
+        dom = _xml(build('s390x', guest_agent=True))
+        channel = dom.find('devices/channel')
+        self.assertEqual('unix', channel.get('type'))
+        self.assertEqual(('virtio', 'org.qemu.guest_agent.0'), (
+            channel.find('target').get('type'),
+            channel.find('target').get('name')))
+        self.assertIsNone(_xml(build('s390x')).find('devices/channel'))
+
+    def test_input_bus_without_graphics(self):
+        cfg = build('riscv64', input_bus='virtio')
+        self.assertEqual([('tablet', 'virtio'), ('keyboard', 'virtio')],
+                         [(i.type, i.bus)
+                          for i in cfg.devices_of(vconfig.GuestInput)])
+        # Nothing on USB, no graphics: the USB controller stays off.
+        self.assertEqual([('usb', 'none', 0)], controllers(cfg, 'usb'))
+
+    def test_usb_input_turns_usb_on(self):
+        cfg = build('riscv64', input_bus='usb')
+        self.assertEqual([('usb', 'qemu-xhci', 0)], controllers(cfg, 'usb'))
+
+    def test_s390x_graphics_with_virtio_inputs(self):
+        cfg = build('s390x', graphics='vnc', video='virtio')
+        self.assertEqual([('tablet', 'virtio'), ('keyboard', 'virtio')],
+                         [(i.type, i.bus)
+                          for i in cfg.devices_of(vconfig.GuestInput)])
+        self.assertEqual([], controllers(cfg, 'usb'))
+
+    def test_extra_serial_ports_on_the_profile_target(self):
+        for arch, target in (('aarch64', 'pci-serial'), ('x86_64', None),
+                             ('ppc64le', None)):
+            chars = build(arch, serial_ports=3).devices_of(
+                vconfig.GuestCharDevice)
+            self.assertEqual(
+                [('serial', None, 0), ('serial', target, 1),
+                 ('serial', target, 2), ('console', 'serial', 0)],
+                [(c.tag, c.target_type, c.target_port) for c in chars],
+                arch)
+            # Only the console keeps the log.
+            self.assertEqual([INSTANCE_DIR + '/console.log', None, None,
+                              None], [c.log_path for c in chars])
+
+    def test_boot_menu(self):
+        dom = _xml(build('ppc64le', boot_menu=True))
+        self.assertEqual('yes', dom.find('os/bootmenu').get('enable'))
+        self.assertIsNone(_xml(build('ppc64le')).find('os/bootmenu'))
+
+    def test_video_ram_in_kib(self):
+        dom = _xml(build('x86_64', graphics='vnc', video='qxl',
+                         video_ram_mib=64))
+        self.assertEqual(('qxl', str(64 * 1024)), (
+            dom.find('devices/video/model').get('type'),
+            dom.find('devices/video/model').get('vram')))
+        dom = _xml(build('x86_64', graphics='vnc', video='virtio'))
+        self.assertIsNone(dom.find('devices/video/model').get('vram'))
+
+    def test_video_without_graphics(self):
+        # Nova's s390x recipe: hw_video_model=virtio and no console type.
+        dom = _xml(build('s390x', video='virtio'))
+        self.assertEqual('virtio', dom.find('devices/video/model').get(
+            'type'))
+        self.assertIsNone(dom.find('devices/graphics'))
+
+    def test_gic_version_of_the_plan(self):
+        self.assertEqual({'version': '2'}, features(
+            build('aarch64', gic_version='2'))['gic'].attrs)
+        self.assertNotIn('gic', features(build('aarch64',
+                                               gic_version=None)))
