@@ -73,8 +73,9 @@ to.
 When the daemon has no active network of this name (a freshly started
 daemon has none, not even ``default``), or the option is empty, the
 interface uses QEMU's user-mode networking instead: outbound connections
-work, the guest is not reachable from outside. The NIC model is the guest
-arch profile's (virtio: virtio-net-pci, or virtio-net-ccw on s390x).
+work, the guest is not reachable from outside. The NIC model is the image's
+hw_vif_model, else the guest arch profile's default (virtio:
+virtio-net-pci, or virtio-net-ccw on s390x).
 """),
     cfg.IntOpt(
         'shutdown_timeout',
