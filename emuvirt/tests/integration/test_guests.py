@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+from lxml import etree
 from oslo_config import fixture as config_fixture
 
 from emuvirt import conf
@@ -51,10 +52,13 @@ class GuestTestCase(base.IntegrationTestCase):
         fcntl.flock(fd, fcntl.LOCK_EX)
         self.addCleanup(fcntl.flock, fd, fcntl.LOCK_UN)
 
-    def spawn(self, arch, image=None, flavor='vcpus=1,ram=512'):
-        """Spawn a guest of ``arch``; a GuestImage gives its kernel."""
+    def spawn(self, arch, image=None, flavor='vcpus=1,ram=512', **extra):
+        """Spawn a guest of ``arch``; a GuestImage gives its kernel.
+
+        ``extra``: more image properties.
+        """
         self.require_emulator(arch)
-        props = {'hw_emulation_architecture': arch}
+        props = dict(extra, hw_emulation_architecture=arch)
         if image is not None:
             props['os_command_line'] = image.cmdline
         image_meta = image_meta_obj.ImageMeta.from_dict(
@@ -158,6 +162,45 @@ class TestBootEachArch(GuestTestCase):
         self.assertTrue(os.path.isfile(nvram), nvram)
         self.drv.destroy(None, inst)
         self.assertNothingLeft(inst, nvram)
+
+
+class TestDeviceProperties(GuestTestCase):
+    """Device properties reach the running guest, which still boots."""
+
+    def boot(self, arch, **props):
+        image = self.guest_image(arch)
+        inst = self.spawn(arch, image, **props)
+        live = self.dom(inst).XMLDesc(0)
+        text = self.wait_for_console(self.console(inst), image.marker,
+                                     domain=self.dom(inst))
+        self.assertIn('EMUVIRT-UNAME: %s' % image.expected_uname, text)
+        return inst, etree.fromstring(live)
+
+    def test_aarch64_e1000_agent_serial_ports_scsi(self):
+        inst, live = self.boot(
+            'aarch64', hw_vif_model='e1000', hw_qemu_guest_agent='yes',
+            hw_serial_port_count='2', hw_scsi_model='lsilogic')
+        self.assertEqual(['e1000'], [m.get('type') for m in live.findall(
+            'devices/interface/model')])
+        self.assertEqual(['org.qemu.guest_agent.0'], [
+            t.get('name') for t in live.findall('devices/channel/target')])
+        self.assertEqual(['system-serial', 'pci-serial'], [
+            t.get('type') for t in live.findall('devices/serial/target')])
+        self.assertEqual(['lsilogic'], [c.get('model') for c in live.findall(
+            'devices/controller[@type="scsi"]')])
+        self.drv.destroy(None, inst)
+
+    def test_s390x_virtio_video_nova_recipe(self):
+        inst, live = self.boot('s390x', hw_video_model='virtio',
+                               hw_console_type='vnc')
+        video = live.find('devices/video')
+        self.assertEqual('virtio', video.find('model').get('type'))
+        # virtio-gpu-ccw: on the channel subsystem, not PCI.
+        self.assertEqual('ccw', video.find('address').get('type'))
+        self.assertEqual(['virtio', 'virtio'], [
+            i.get('bus') for i in live.findall('devices/input')
+            if i.get('type') in ('tablet', 'keyboard')])
+        self.drv.destroy(None, inst)
 
 
 class TestLifecycle(GuestTestCase):
