@@ -161,6 +161,8 @@ class TestSameAnswerAsStandalone(PlanTestCase):
             image_path=None if kernel else '/images/disk.qcow2',
             kernel_path='/images/vmlinuz' if kernel else None,
             ramdisk_path=None, machine_type=None)
+        # The other fields at their defaults (no config drive...).
+        inst.obj_set_defaults()
         meta = emu_image_meta.ImageMeta(
             disk_format='qcow2',
             properties=emu_image_meta.ImageMetaProps.from_dict(props))
