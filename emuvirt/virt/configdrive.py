@@ -112,6 +112,11 @@ def hostname(name):
     return host.strip('.-') or 'instance'
 
 
+def _field(instance, name):
+    """An Instance field, None when it was never set."""
+    return getattr(instance, name) if instance.obj_attr_is_set(name) else None
+
+
 def meta_data(instance, version):
     """meta_data.json of ``version`` ('latest' has every field)."""
     def has(field):
@@ -120,10 +125,10 @@ def meta_data(instance, version):
     data = {'uuid': instance.uuid, 'meta': {},
             'hostname': hostname(instance.name), 'name': instance.name,
             'launch_index': 0, 'availability_zone': AVAILABILITY_ZONE}
-    if instance.key_data:
-        data['public_keys'] = {KEY_NAME: instance.key_data}
-        data['keys'] = [{'name': KEY_NAME, 'type': 'ssh',
-                         'data': instance.key_data}]
+    key = _field(instance, 'key_data')
+    if key:
+        data['public_keys'] = {KEY_NAME: key}
+        data['keys'] = [{'name': KEY_NAME, 'type': 'ssh', 'data': key}]
     if has('random_seed'):
         data['random_seed'] = base64.b64encode(os.urandom(512)).decode()
     if has('project_id'):
@@ -142,8 +147,9 @@ def network_data():
 
 def files(instance):
     """{path inside the drive: bytes} for ``instance``."""
-    user_data = (base64.b64decode(instance.user_data)
-                 if instance.user_data else None)
+    user_data = _field(instance, 'user_data')
+    if user_data is not None:
+        user_data = base64.b64decode(user_data)
     out = {}
     for version in VERSIONS + ('latest',):
         top = 'openstack/%s/' % version

@@ -606,6 +606,8 @@ instance_dir = instance_files.instance_dir
 
 def config_drive_path(instance):
     """The instance's config drive file, or None if it has none."""
-    if not instance.config_drive:
+    # An Instance built without its defaults has none.
+    if not (instance.obj_attr_is_set('config_drive') and
+            instance.config_drive):
         return None
     return os.path.join(instance_dir(instance), configdrive.FILE_NAME)
