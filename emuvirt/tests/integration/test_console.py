@@ -114,6 +114,18 @@ class TestConsole(test_config_drive.CommandTestCase):
         self.assertEqual(before, termios.tcgetattr(slave))
         os.close(slave)
 
+    def test_second_session_is_refused(self):
+        name = self.create_shell('aarch64')
+        proc, master, slave, _before = self.console(name)
+        self.read_until(master, proc, b'escape character is ^]', 60)
+        second = self.emuvirt('console', name, check=False)
+        self.assertEqual(1, second.returncode)
+        self.assertRegex(second.stderr, r'\Aemuvirt: error: console of %s: '
+                         r'[^\n]+\n\Z' % name)
+        os.write(master, b'\x1d')
+        self.assertEqual(0, proc.wait(timeout=30))
+        os.close(slave)
+
     def test_stopped_guest_is_refused(self):
         name = self.create_shell('aarch64')
         self.emuvirt('stop', name, '--timeout', '0')
