@@ -5,10 +5,13 @@ arrive as strings (Glance, ``--property KEY=VALUE``) and are coerced by the
 field types; a bad value raises InvalidImageProperty naming the property.
 """
 
+import re
+
 from oslo_utils import versionutils
 from oslo_versionedobjects import exception as ovo_exception
 from oslo_versionedobjects import fields as ovo_fields
 
+from emuvirt import checks
 from emuvirt import exception
 from emuvirt.objects import base
 from emuvirt.objects import fields
@@ -16,22 +19,59 @@ from emuvirt.objects import fields
 
 def _reason(field, value, exc):
     """Return a one-line reason for a value the field refused."""
+    shown = exception.shorten(value)
     if isinstance(field.AUTO_TYPE, fields.Architecture):
-        return "'%s' is not a known architecture name" % (value,)
+        return "%s is not a known architecture name" % shown
     if isinstance(field, ovo_fields.BaseEnumField):
-        return "'%s' is not one of: %s" % (
-            value, ', '.join(field.valid_values))
+        return "%s is not one of: %s" % (
+            shown, ', '.join(field.valid_values))
     if isinstance(field.AUTO_TYPE, ovo_fields.NonNegativeInteger):
-        return "'%s' is not an integer >= 0" % (value,)
+        return "%s is not an integer >= 0" % shown
     if isinstance(field.AUTO_TYPE, fields.StrictBoolean):
-        return "'%s' is not a boolean (true/false, yes/no, 1/0)" % (value,)
-    return "'%s' is not valid: %s" % (value, exc)
+        return "%s is not a boolean (true/false, yes/no, 1/0)" % shown
+    return "%s: %s" % (shown, exc)
+
+
+# QEMU's machine type and CPU model names: letters, digits, '.', '_', '+',
+# ',' and '-'.
+_TOKEN_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._+,-]{0,63}')
+
+
+def _token(value):
+    value = str(value)
+    if value and not _TOKEN_RE.fullmatch(value):
+        return ("%s is not a name: use at most 64 letters, digits, '.', "
+                "'_', '+', ',' or '-'" % exception.shorten(value))
+    return None
+
+
+def _command_line(value):
+    try:
+        checks.check_command_line(str(value))
+    except checks.InvalidValue as e:
+        return '%s: %s' % (exception.shorten(value), e.kwargs['reason'])
+    return None
+
+
+# Checks of string values beyond their field type: what a domain XML and
+# QEMU take. (The field types stay plain strings: the object's wire
+# format does not change.)
+_VALUE_CHECKS = {
+    'hw_machine_type': _token,
+    'hw_cpu_model': _token,
+    'os_command_line': _command_line,
+}
 
 
 def _set_field(obj, name, key, value):
+    check = _VALUE_CHECKS.get(name)
+    reason = check(value) if check is not None and value is not None else (
+        None)
+    if reason is not None:
+        raise exception.InvalidImageProperty(name=key, reason=reason)
     try:
         setattr(obj, name, value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise exception.InvalidImageProperty(
             name=key, reason=_reason(obj.fields[name], value, exc))
 

@@ -11,6 +11,7 @@ import json
 from oslo_utils import uuidutils
 from oslo_utils import versionutils
 
+from emuvirt import checks
 from emuvirt.objects import base
 from emuvirt.objects import fields
 # Imported for their registration: Instance refers to them by name.
@@ -18,6 +19,7 @@ from emuvirt.objects import flavor as flavor_obj  # noqa: F401
 from emuvirt.objects import image_meta as image_meta_obj  # noqa: F401
 
 NAME_TEMPLATE = 'instance-%s'
+PATH_FIELDS = ('image_path', 'kernel_path', 'ramdisk_path')
 
 
 @base.EmuvirtObjectRegistry.register
@@ -70,14 +72,30 @@ class Instance(base.EmuvirtObject):
                 primitive.pop(name, None)
 
     @classmethod
-    def new(cls, **kwargs):
+    def new(cls, check=True, **kwargs):
         """Return an Instance with defaults filled in.
 
         ``uuid`` defaults to a fresh one, ``name`` to
         ``instance-<uuid>``, ``flavor`` and ``image_meta`` to empty ones.
+        The name and the file paths are checked (:mod:`emuvirt.checks`):
+        every way of making a new guest refuses the same values, before
+        anything is claimed or created. ``check=False`` is for the record
+        of a guest that exists already: it keeps the name it has.
+
+        :raises: emuvirt.checks.InvalidValue naming the field.
         """
-        kwargs.setdefault('uuid', uuidutils.generate_uuid())
+        if 'uuid' in kwargs:
+            # The default name holds the UUID as the record keeps it.
+            kwargs['uuid'] = fields.StrictUUID().coerce(
+                cls, 'uuid', kwargs['uuid'])
+        else:
+            kwargs['uuid'] = uuidutils.generate_uuid()
         kwargs.setdefault('name', NAME_TEMPLATE % kwargs['uuid'])
+        if check:
+            checks.check_name(kwargs['name'], 'instance name')
+            for field in PATH_FIELDS:
+                if kwargs.get(field) is not None:
+                    checks.check_path(kwargs[field], field)
         if 'flavor' not in kwargs:
             kwargs['flavor'] = flavor_obj.Flavor()
         if 'image_meta' not in kwargs:

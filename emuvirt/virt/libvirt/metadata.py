@@ -299,8 +299,9 @@ class InstanceRecord:
             raise RecordBroken(instance=self.name, uuid=self.uuid,
                                reason=str(e).splitlines()[0] if str(e)
                                else type(e).__name__)
+        # An existing guest keeps whatever name and paths it has.
         return instance_obj.Instance.new(
-            uuid=self.uuid, name=self.name, flavor=flavor,
+            check=False, uuid=self.uuid, name=self.name, flavor=flavor,
             image_meta=image_meta, image_path=self.image_path,
             kernel_path=self.kernel_path, ramdisk_path=self.ramdisk_path,
             machine_type=self.machine_type,

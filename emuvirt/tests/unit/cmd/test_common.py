@@ -1,6 +1,7 @@
 """Tests of the input parsing every ``emuvirt`` subcommand shares."""
 
 import argparse
+import json
 import os
 
 import fixtures
@@ -34,10 +35,12 @@ class TestParseProperties(testtools.TestCase):
                          common.parse_properties(['hw_machine_type=']))
 
     def test_malformed(self):
-        for item in ('noequals', '=aarch64', ' =x'):
+        for item, shown in (('noequals', 'noequals'),
+                            ('=aarch64', '=aarch64'), (' =x', "' =x'"),
+                            ('a\nb', "'a\\nb'")):
             exc = self.assertRaises(common.CommandError,
                                     common.parse_properties, [item])
-            self.assertIn('--property %s' % item, str(exc))
+            self.assertIn('--property %s:' % shown, str(exc))
             self.assertIn('KEY=VALUE', str(exc))
 
     def test_twice(self):
@@ -151,6 +154,106 @@ class TestBuildInstance(testtools.TestCase):
             self.assertEqual(fmt, image_meta.disk_format, name)
             self.assertEqual(os.path.join(self.tmp, name),
                              instance.image_path)
+
+
+class TestEdges(TestBuildInstance):
+    """Bad values are refused in one line naming the argument."""
+
+    def _refused(self, exc=exception.Invalid, **kwargs):
+        name = kwargs.pop('name', None)
+        e = self.assertRaises(exc, common.build_instance, args(**kwargs),
+                              name=name)
+        self.assertEqual(1, len(str(e).splitlines()), str(e))
+        return str(e)
+
+    def test_names(self):
+        for name in ('', '../x', 'x\n', 'a b', 'a' * 64):
+            self.assertTrue(self._refused(name=name).startswith('--name '))
+        e = self.assertRaises(exception.Invalid, common.build_instance,
+                              args(), name='a/b', name_arg='NAME')
+        self.assertTrue(str(e).startswith("NAME 'a/b': use 1 to 63"))
+
+    def test_paths(self):
+        kernel = self._file('vmlinuz')
+        for arg, path in (('--kernel', kernel + '\x01'),
+                          ('--image', '/x\udcff'),
+                          ('--ramdisk', '')):
+            kwargs = {arg[2:]: path}
+            if arg == '--ramdisk':
+                kwargs['kernel'] = kernel
+            msg = self._refused(**kwargs)
+            self.assertTrue(msg.startswith(arg + ' '), msg)
+
+    def test_cmdline(self):
+        kernel = self._file('vmlinuz')
+        self.assertIn("--cmdline 'a\\nb': control character \\n",
+                      self._refused(kernel=kernel, cmdline='a\nb'))
+        msg = self._refused(kernel=kernel, cmdline='x' * 5000)
+        self.assertIn('--cmdline ', msg)
+
+    def test_unreadable_image(self):
+        # A file that vanished or turned into a directory after the check.
+        image = os.path.join(self.tmp, 'disk.img')
+        os.mkdir(image)
+        self.useFixture(fixtures.MockPatch('os.path.isfile',
+                                           side_effect=lambda p: p == image))
+        self.assertIn('--image %s: cannot read: Is a directory' % image,
+                      self._refused(image=image))
+
+
+class TestPropertyFiles(TestBuildInstance):
+
+    def _props(self, name, data):
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        kernel = self._file('vmlinuz')
+        self._file('vmlinuz' + name, data)
+        return common.build_instance(args(kernel=kernel))[1].properties
+
+    def _refused(self, name, data):
+        e = self.assertRaises(common.CommandError, self._props, name, data)
+        self.assertEqual(1, len(str(e).splitlines()), str(e))
+        self.assertIn('vmlinuz' + name, str(e))
+        return str(e)
+
+    def test_duplicates_refused_like_property(self):
+        self.assertIn('.properties line 3: hw_disk_bus given twice (first '
+                      'on line 1)', self._refused(
+                          '.properties', b'hw_disk_bus=scsi\n# x\n'
+                          b'hw_disk_bus=virtio\n'))
+        self.assertIn('.json: property hw_disk_bus given twice',
+                      self._refused('.json', b'{"hw_disk_bus": "scsi", '
+                                    b'"hw_disk_bus": "virtio"}'))
+
+    def test_deep_json(self):
+        for data in (b'[' * 60000, b'{"a":' * 5000 + b'1' + b'}' * 5000):
+            msg = self._refused('.json', data)
+            self.assertIn('nested deeper than 16', msg)
+        self.assertIn('property hw_disk_bus: expected a string',
+                      self._refused('.json', b'{"hw_disk_bus": [["x"]]}'))
+        # Brackets inside strings are text.
+        props = self._props('.json', json.dumps(
+            {'os_command_line': '[' * 50 + '{' * 50}).encode())
+        self.assertEqual('[' * 50 + '{' * 50, props.os_command_line)
+
+    def test_size_cap(self):
+        self.assertIn('larger than 64 KiB', self._refused(
+            '.properties', b'# x\n' * 20000))
+
+    def test_encoding(self):
+        self.assertIn('not UTF-8 (byte 16)', self._refused(
+            '.properties', b'os_command_line=\xff\xfe'))
+        props = self._props('.properties',
+                            '\ufeffhw_disk_bus=scsi\n'.encode())
+        self.assertEqual('scsi', props.hw_disk_bus)
+
+    def test_values_checked(self):
+        self.assertIn("Image property os_command_line: 'a\\x00b'",
+                      self._refused('.json', b'{"os_command_line": '
+                                    b'"a\\u0000b"}'))
+        self.assertIn("Image property '': unknown image property",
+                      self._refused('.json', b'{"": "x"}'))
+        self.assertIn("line 1: expected KEY=VALUE, got 'a\\x1bb'",
+                      self._refused('.properties', b'a\x1bb\n'))
 
 
 class TestArguments(testtools.TestCase):

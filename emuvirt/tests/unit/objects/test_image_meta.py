@@ -100,6 +100,40 @@ class TestImageMetaPropsFromDict(testtools.TestCase):
         props = image_meta.ImageMetaProps.from_dict({'hw_machine_type': None})
         self.assertIsNone(props.hw_machine_type)
 
+    def _refused(self, **props):
+        e = self.assertRaises(exception.InvalidImageProperty,
+                              image_meta.ImageMetaProps.from_dict, props)
+        self.assertEqual(1, len(str(e).splitlines()))
+        return str(e)
+
+    def test_machine_and_cpu_names(self):
+        p = image_meta.ImageMetaProps.from_dict(
+            {'hw_machine_type': 'pc-i440fx-7.2', 'hw_cpu_model':
+             'Skylake-Client-IBRS'})
+        self.assertEqual('pc-i440fx-7.2', p.hw_machine_type)
+        for name in ('hw_machine_type', 'hw_cpu_model'):
+            for value in ('a\nb', 'a b', 'x' * 65, '-x', 'a\x00'):
+                msg = self._refused(**{name: value})
+                self.assertTrue(msg.startswith('Image property %s: ' % name))
+                self.assertIn('is not a name', msg)
+
+    def test_command_line(self):
+        p = image_meta.ImageMetaProps.from_dict(
+            {'os_command_line': 'console=ttyS0 quiet'})
+        self.assertEqual('console=ttyS0 quiet', p.os_command_line)
+        self.assertIn("os_command_line: 'a\\x00b': control character",
+                      self._refused(os_command_line='a\x00b'))
+        self.assertIn('not valid UTF-8',
+                      self._refused(os_command_line='\udcff'))
+        self.assertIn('4096 bytes long; at most 4095',
+                      self._refused(os_command_line='x' * 4096))
+
+    def test_values_shown_escaped_and_short(self):
+        msg = self._refused(hw_disk_bus='x\n' * 100)
+        self.assertIn("'%s'... (200 characters)" % ('x\\n' * 20), msg)
+        msg = self._refused(hw_video_ram=float('inf'))
+        self.assertIn("'inf' is not an integer", msg)
+
 
 class TestImageMetaPropsGet(testtools.TestCase):
 

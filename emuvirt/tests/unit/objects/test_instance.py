@@ -6,6 +6,7 @@ import json
 from oslo_utils import uuidutils
 import testtools
 
+from emuvirt import checks
 from emuvirt.objects import flavor
 from emuvirt.objects import image_meta
 from emuvirt.objects import instance
@@ -93,3 +94,17 @@ class TestInstance(testtools.TestCase):
         inst = instance.Instance.new(
             uuid='{6D1F6B8E-0C0A-4E7A-9C43-3B1F0E1C2D3A}')
         self.assertEqual('6d1f6b8e-0c0a-4e7a-9c43-3b1f0e1c2d3a', inst.uuid)
+
+    def test_name_and_paths_checked(self):
+        for kwargs, what in (({'name': '../x'}, 'instance name'),
+                             ({'name': 'x\n'}, 'instance name'),
+                             ({'image_path': '/a\x00'}, 'image_path'),
+                             ({'kernel_path': '/\udcff'}, 'kernel_path'),
+                             ({'ramdisk_path': ''}, 'ramdisk_path')):
+            e = self.assertRaises(checks.InvalidValue, instance.Instance.new,
+                                  **kwargs)
+            self.assertTrue(str(e).startswith(what + ' '), str(e))
+
+    def test_existing_guest_keeps_its_name(self):
+        inst = instance.Instance.new(check=False, name='old name')
+        self.assertEqual('old name', inst.name)
