@@ -75,7 +75,12 @@ def remove_dir(path):
     LOG.debug('Removed instance directory %s', path)
 
 
-def _qemu_img(*args):
+def _qemu_img(path, *args, error=exception.InvalidImage):
+    """Run ``qemu-img ARGS``; a failure raises ``error`` naming ``path``.
+
+    ``path`` is the file the command is about: the image it reads, or the
+    disk it creates (never the size that may come last).
+    """
     # Imported here: oslo.concurrency loads oslo.utils' strutils, whose
     # import compiles some hundred regular expressions (~40 ms), which
     # the commands that run no qemu-img (server list) need not pay for.
@@ -86,13 +91,12 @@ def _qemu_img(*args):
             'qemu-img', *args, env_variables={'LC_ALL': 'C'})
     except processutils.ProcessExecutionError as e:
         reason = (e.stderr or e.stdout or str(e)).strip().splitlines()
-        raise exception.InvalidImage(
-            path=args[-1] if args else '?',
-            reason='qemu-img %s failed: %s' % (
+        raise error(
+            path=path, reason='qemu-img %s failed: %s' % (
                 args[0], reason[-1] if reason else 'exit %s' % e.exit_code))
     except OSError as e:
-        raise exception.InvalidImage(
-            path=args[-1] if args else '?',
+        raise error(
+            path=path,
             reason='cannot run qemu-img (Debian package qemu-utils): %s' % e)
     return out
 
@@ -103,8 +107,8 @@ def image_info(path, fmt):
     ``-U`` (force share) lets it read an image that running guests use as
     their backing file.
     """
-    return json.loads(_qemu_img('info', '-U', '--output=json', '-f', fmt,
-                                path))
+    return json.loads(_qemu_img(path, 'info', '-U', '--output=json',
+                                '-f', fmt, path))
 
 
 def create_overlay(path, backing, backing_format, size_gb=0):
@@ -116,7 +120,8 @@ def create_overlay(path, backing, backing_format, size_gb=0):
     else the image's own: a disk never shrinks below its image.
 
     :raises: InvalidImage for a format other than qcow2/raw or an image
-        qemu-img cannot read.
+        qemu-img cannot read; DiskNotCreated naming ``path`` when the
+        overlay cannot be written (a full disk, for one).
     """
     backing = os.path.abspath(backing)
     if backing_format not in BACKING_FORMATS:
@@ -128,13 +133,17 @@ def create_overlay(path, backing, backing_format, size_gb=0):
             '-F', backing_format, path]
     if size_gb and size_gb * GiB > virtual_size:
         args.append(str(size_gb * GiB))
-    _qemu_img(*args)
+    _qemu_img(path, *args, error=exception.DiskNotCreated)
     LOG.debug('Created overlay %s of %s (%s)', path, backing, backing_format)
 
 
 def create_blank(path, size_gb):
-    """Create an empty qcow2 disk of ``size_gb`` GiB (an install target)."""
-    _qemu_img('create', '-q', '-f', 'qcow2', path, str(size_gb * GiB))
+    """Create an empty qcow2 disk of ``size_gb`` GiB (an install target).
+
+    :raises: DiskNotCreated naming ``path``.
+    """
+    _qemu_img(path, 'create', '-q', '-f', 'qcow2', path, str(size_gb * GiB),
+              error=exception.DiskNotCreated)
     LOG.debug('Created blank disk %s of %d GiB', path, size_gb)
 
 

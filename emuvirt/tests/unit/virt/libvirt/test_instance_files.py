@@ -160,9 +160,28 @@ class TestDisks(FilesTestCase):
         with mock.patch.object(processutils, 'execute',
                                side_effect=OSError(2, 'No such file')):
             error = self.assertRaises(
-                exception.InvalidImage, instance_files.create_blank,
+                exception.DiskNotCreated, instance_files.create_blank,
                 self.path('disk'), 1)
         self.assertIn('qemu-utils', str(error))
+
+    def test_full_disk_names_the_disk_not_its_size(self):
+        disk = self.path('disk')
+        full = processutils.ProcessExecutionError(
+            exit_code=1, stderr="qemu-img: %s: Could not write qcow2 "
+            "header: No space left on device\n" % disk)
+        for create in (lambda: instance_files.create_blank(disk, 10),
+                       lambda: instance_files.create_overlay(
+                           disk, self.image(), 'qcow2', 10)):
+            with mock.patch.object(instance_files, 'image_info',
+                                   return_value={'virtual-size': 1}), \
+                    mock.patch.object(processutils, 'execute',
+                                      side_effect=full):
+                error = self.assertRaises(exception.DiskNotCreated, create)
+            self.assertTrue(str(error).startswith(
+                'Cannot create disk %s: qemu-img create failed: ' % disk),
+                error)
+            self.assertIn('No space left on device', str(error))
+            self.assertNotIn(str(10 * GiB), str(error))
 
     def test_blank(self):
         disk = self.path('disk')
