@@ -173,6 +173,28 @@ def _gic(p):
          for v, n in p.gic_versions), empty='none: no GIC')
 
 
+def _version(version):
+    return '.'.join(str(part) for part in version)
+
+
+def _broken(p):
+    """Versions refused at planning, e.g. ``virt <= 6.1 (TCG)``."""
+    texts = []
+    for b in p.broken_machines:
+        where = '/'.join('TCG' if t == 'qemu' else t.upper()
+                         for t in b.domain_types)
+        span = ('<= %s' % _version(b.last) if b.first is None else
+                '%s to %s' % (_version(b.first), _version(b.last)))
+        texts.append('%s %s (%s)' % (b.family, span, where))
+    return _values(texts)
+
+
+def _limit(value, otherwise, unit=''):
+    if value is None:
+        return Cell(note=otherwise)
+    return Cell(values=('%d%s' % (value, unit),))
+
+
 def _enabled(arch):
     default = emulation.DEFAULT_ARCHITECTURES
     return Cell(note='yes' if arch in default else 'no')
@@ -182,6 +204,14 @@ def _enabled(arch):
 _ROWS = (
     ('Default machine type', ('default_machine',),
      lambda p: Cell(values=(p.default_machine,))),
+    ('Machine families accepted', ('machine_families',),
+     lambda p: _values(p.machine_families)),
+    ('Machine versions refused (QEMU cannot start them)',
+     ('broken_machines',), _broken),
+    ('Most vCPUs (and what the machine offers)', ('max_vcpus',),
+     lambda p: _limit(p.max_vcpus, 'what the machine offers')),
+    ('Most RAM (and the host memory)', ('max_memory_mib',),
+     lambda p: _limit(p.max_memory_mib, "the host's memory", ' MiB')),
     ('PCI root controller', ('families',),
      lambda p: _family_cell(p, 'pci_root', empty='none: no PCI')),
     ('cdrom and config drive bus', ('families',),

@@ -98,7 +98,8 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
                 direct_kernel,
                 secure_boot=hardware.get_secure_boot_constraint(
                     instance.flavor, image_meta),
-                vcpus=instance.flavor.vcpus)
+                vcpus=instance.flavor.vcpus,
+                memory_mib=instance.flavor.memory_mb)
         except (emu_exception.Invalid, exception.Invalid) as e:
             image_id = (image_meta.id if image_meta.obj_attr_is_set('id')
                         else None)

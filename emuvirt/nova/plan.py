@@ -107,14 +107,17 @@ def _graphics(conf, profile, domcaps):
         return None
 
 
-def plan(host, conf, props, direct_kernel, secure_boot=None, vcpus=1):
+def plan(host, conf, props, direct_kernel, secure_boot=None, vcpus=1,
+         memory_mib=None):
     """Take every guest-arch decision for one guest; nothing is created.
 
     :param host: an emuvirt Host (:class:`emuvirt.nova.host.NovaHost`).
     :param conf: Nova's configuration, with ``[emulation]`` registered.
     :param props: the image properties (:func:`image_props`).
     :param direct_kernel: the guest boots a kernel (``kernel_id``).
-    :param vcpus: the flavor's vCPUs (the GIC version must take them).
+    :param vcpus: the flavor's vCPUs (the GIC version and the machine must
+        take them); ``memory_mib`` its RAM (the machine must take it), when
+        given.
     :param secure_boot: Nova's secure boot policy for the guest (flavor
         ``os:secure_boot`` or image ``os_secure_boot``): None,
         ``disabled``, ``optional`` or ``required``.
@@ -122,17 +125,20 @@ def plan(host, conf, props, direct_kernel, secure_boot=None, vcpus=1):
     """
     host_arch = host.host_arch
     arch = decide.guest_arch(props, host_arch)
+    profile = decide.arch_profile(props, arch)
     decide.emulation_enabled(arch, host_arch,
-                             conf.emulation.enabled_architectures)
-    profile = archs.get_profile(arch)
+                             conf.emulation.enabled_architectures, props)
     guest_caps = host.require_guest_caps(arch)
     loader = decide.boot_loader(profile, direct_kernel)
     foreign = arch != host_arch
     dom_type = decide.domain_type(conf.libvirt.virt_type, guest_caps,
                                   foreign=foreign)
     machine, _source = decide.machine_type(
-        props, validate.machine_type_map(conf), profile, guest_caps)
+        props, validate.machine_type_map(conf), profile, guest_caps,
+        dom_type=dom_type)
     domcaps = host.get_domain_capabilities(arch, machine, dom_type)
+    decide.flavor_fit(vcpus, memory_mib or 0, profile, machine, domcaps,
+                      guest_caps)
     firmware = None
     if decide.firmware_kind(props, profile, direct_kernel) == 'uefi':
         firmware = host.get_uefi_firmware(arch, machine, domcaps)

@@ -36,11 +36,30 @@ Device models (NIC, SCSI controller, video) were measured by defining
 and starting each one on every arch: those QEMU 7.2 refuses are not in
 the table (``igb`` needs QEMU 8.0; ``lan9118`` is an ARM board device, not
 a pluggable one; ``buslogic`` is refused by libvirt).
+
+Machine types: each arch builds guests of the machine families it names
+(``machine_families``) only; the other boards libvirt offers (aarch64 has
+over a hundred) lack what the guest config adds (a GIC, PCIe root ports,
+PCI) and libvirt or QEMU refuses them. Some versions of those families
+fail at start too (``broken_machines``), measured by starting every
+machine type libvirt 9.0 / QEMU 7.2 offers under TCG:
+
+* aarch64 ``virt-6.1`` and older: QEMU emulates the GICv3 ITS only from
+  ``virt-6.2`` on (``no_tcg_its`` before), and without it there is no
+  MSI-X, which PCIe root ports need ("MSI-X is not supported by interrupt
+  controller"). Under KVM the ITS is there from ``virt-2.8``. (GICv3
+  itself works on every version.)
+* ppc64le ``pseries-2.8`` to ``-2.11`` turn on hardware transactional
+  memory, which TCG lacks ("No Transactional Memory support in TCG").
+* x86_64: more than 255 vCPUs need an IOMMU with interrupt remapping,
+  which the guest config does not add; mipsel ``malta`` takes at most 2
+  GiB of RAM.
 """
 
 import dataclasses
 import re
 import types
+import typing as ty
 
 from emuvirt import exception
 
@@ -56,6 +75,30 @@ class MachineFamily:
 
     pci_root: str
     cdrom_bus: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokenMachines:
+    """Versions ``first`` to ``last`` of a machine family that fail.
+
+    :param family: the machine family (:func:`machine_family`).
+    :param first: first failing version as a tuple, None for the oldest.
+    :param last: last failing version as a tuple.
+    :param domain_types: where they fail (``qemu``, ``kvm``).
+    :param reason: why, for the refusal.
+    """
+
+    family: str
+    first: ty.Optional[tuple]
+    last: tuple
+    domain_types: tuple
+    reason: str
+
+    def covers(self, family, version, domain_type):
+        return (family == self.family and version is not None and
+                domain_type in self.domain_types and
+                (self.first is None or version >= self.first) and
+                version <= self.last)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +156,15 @@ class ArchProfile:
     :param boot_loader: (path, Debian package) of the boot loader QEMU
         loads as the kernel of a guest that has none, which the built-in
         firmware starts; None where the firmware boots disks itself.
+    :param machine_families: the machine families guests may use
+        (:func:`machine_family`); the first is the default's.
+    :param broken_machines: :class:`BrokenMachines` entries: versions of
+        those families QEMU refuses to start as the guest config builds
+        them.
+    :param max_vcpus: most vCPUs a guest gets, None for what the domain
+        capabilities say (``<vcpu max>``).
+    :param max_memory_mib: most RAM the machine takes, None for no bound
+        of its own.
     """
 
     arch: str
@@ -146,6 +198,10 @@ class ArchProfile:
     clock_timers: tuple
     needs_kernel: bool
     boot_loader: tuple
+    machine_families: tuple
+    broken_machines: tuple
+    max_vcpus: ty.Optional[int]
+    max_memory_mib: ty.Optional[int]
 
     def family(self, machine):
         """Return the :class:`MachineFamily` for a machine type name."""
@@ -207,10 +263,18 @@ def _profile(**kwargs):
                     rng_models=('virtio',), serial_ports=4,
                     serial_extra=None, boot_menu=True, gic_versions=(),
                     default_pcie_ports=0, clock_timers=(),
-                    needs_kernel=False, boot_loader=None)
+                    needs_kernel=False, boot_loader=None,
+                    broken_machines=(), max_vcpus=None,
+                    max_memory_mib=None)
     defaults.update(kwargs)
     return ArchProfile(**defaults)
 
+
+# pseries-2.12-sxxm: pseries-2.12 with Spectre mitigations on.
+_PSERIES = ('pseries', 'pseries-2.12-sxxm')
+_PSERIES_HTM = BrokenMachines(
+    'pseries', (2, 8), (2, 11), ('qemu',),
+    'they turn on hardware transactional memory (cap-htm), which TCG lacks')
 
 # The table. Keep it declarative: a new architecture is a new entry here.
 _TABLE = (
@@ -232,26 +296,40 @@ _TABLE = (
         tcg_cpu_maximum=True,
         kernel_console='ttyAMA0', serial_extra='pci-serial',
         video_models=('virtio', 'ramfb', 'vga', 'bochs', 'cirrus', 'vmvga'),
-        default_pcie_ports=8),
+        default_pcie_ports=8,
+        machine_families=('virt',),
+        broken_machines=(
+            BrokenMachines(
+                'virt', None, (6, 1), ('qemu',),
+                'its PCIe root ports need MSI-X, which QEMU emulates (GICv3 '
+                'ITS) from virt-6.2 on'),
+            BrokenMachines(
+                'virt', None, (2, 7), ('kvm',),
+                'its PCIe root ports need MSI-X, which needs the GICv3 ITS '
+                'of virt-2.8 and later'),
+        )),
     _profile(
         arch='s390x', default_machine='s390-ccw-virtio',
         families={'*': (None, 'scsi')},
         kernel_console='ttysclp0', serial=False, sclp=True,
         serial_ports=1, video_models=('virtio',), usb_model=None,
         input_buses=('virtio',), disk_buses=('virtio', 'scsi'),
-        nic_models=('virtio',), scsi_models=('virtio-scsi',)),
+        nic_models=('virtio',), scsi_models=('virtio-scsi',),
+        machine_families=('s390-ccw-virtio',)),
     _profile(
         arch='ppc64le', default_machine='pseries',
         families={'*': ('pci-root', 'scsi')},
         kernel_console='hvc0',
         video_models=('vga', 'virtio', 'bochs', 'cirrus', 'vmvga'),
-        nic_models=_PPC_NICS, scsi_models=_PPC_SCSI),
+        nic_models=_PPC_NICS, scsi_models=_PPC_SCSI,
+        machine_families=_PSERIES, broken_machines=(_PSERIES_HTM,)),
     _profile(
         arch='ppc64', default_machine='pseries',
         families={'*': ('pci-root', 'scsi')},
         kernel_console='hvc0',
         video_models=('vga', 'virtio', 'bochs', 'cirrus', 'vmvga'),
-        nic_models=_PPC_NICS, scsi_models=_PPC_SCSI),
+        nic_models=_PPC_NICS, scsi_models=_PPC_SCSI,
+        machine_families=_PSERIES, broken_machines=(_PSERIES_HTM,)),
     _profile(
         arch='mipsel', default_machine='malta',
         # malta's own PIIX4 IDE: a Debian malta kernel probes virtio-blk
@@ -263,7 +341,9 @@ _TABLE = (
         video_models=('cirrus', 'vga', 'virtio', 'bochs', 'vmvga'),
         disk_buses=('ide', 'virtio', 'scsi'),
         nic_models=tuple(m for m in _PCI_NICS if m != 'e1000e'),
-        needs_kernel=True),
+        needs_kernel=True, machine_families=('malta',),
+        # "Too much memory for this machine: ..., maximum 2048MB"
+        max_memory_mib=2048),
     _profile(
         arch='riscv64', default_machine='virt',
         families={'*': ('pcie-root', 'scsi')},
@@ -273,7 +353,8 @@ _TABLE = (
         default_pcie_ports=8,
         # OpenSBI (QEMU's -bios) -> U-Boot in supervisor mode.
         boot_loader=('/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin',
-                     'u-boot-qemu')),
+                     'u-boot-qemu'),
+        machine_families=('virt',)),
     _profile(
         arch='x86_64', default_machine='q35',
         families={'q35': ('pcie-root', 'sata'),
@@ -288,12 +369,17 @@ _TABLE = (
         disk_buses=('virtio', 'scsi', 'sata', 'ide', 'usb'),
         default_pcie_ports=8,
         clock_timers=('pit', 'rtc', 'hpet', 'tsc', 'kvmclock',
-                      'hypervclock')),
+                      'hypervclock'),
+        machine_families=('q35', 'pc'),
+        # Beyond 255 QEMU wants an IOMMU with interrupt remapping (and
+        # under TCG refuses outright: "current -smp configuration requires
+        # kernel irqchip and X2APIC API support").
+        max_vcpus=255),
 )
 
 PROFILES = types.MappingProxyType({p.arch: p for p in _TABLE})
 
-_VERSION_SUFFIX = re.compile(r'-\d+(\.\d+)*$')
+_VERSION_SUFFIX = re.compile(r'-(\d+(?:\.\d+)*)$')
 _FAMILY_ALIASES = {'pc-q35': 'q35', 'pc-i440fx': 'pc'}
 
 
@@ -306,6 +392,38 @@ def machine_family(machine):
     """
     base = _VERSION_SUFFIX.sub('', machine)
     return _FAMILY_ALIASES.get(base, base)
+
+
+def machine_version(machine):
+    """A machine type's version as a tuple, None for an unversioned one.
+
+    ``virt-6.2`` -> (6, 2); ``malta`` and ``pseries-2.12-sxxm`` (a
+    family of its own, :func:`machine_family`) -> None.
+    """
+    match = _VERSION_SUFFIX.search(machine)
+    if match is None:
+        return None
+    return tuple(int(part) for part in match.group(1).split('.'))
+
+
+def machine_problem(profile, machine, domain_type):
+    """Why a guest of ``profile`` cannot use ``machine``, or None.
+
+    :param machine: the canonical machine type (aliases resolved).
+    :param domain_type: ``qemu`` or ``kvm``.
+    """
+    family = machine_family(machine)
+    if family not in profile.machine_families:
+        return ('emuvirt builds %s guests on machine famil%s %s only' % (
+            profile.arch,
+            'y' if len(profile.machine_families) == 1 else 'ies',
+            ', '.join(profile.machine_families)))
+    version = machine_version(machine)
+    for broken in profile.broken_machines:
+        if broken.covers(family, version, domain_type):
+            return 'QEMU cannot start it under %s: %s' % (
+                'TCG' if domain_type == 'qemu' else 'KVM', broken.reason)
+    return None
 
 
 def get_profile(arch):

@@ -31,9 +31,10 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
     def is_foreign(self, arch):
         return arch != self._host.host_arch
 
-    def check_guest_arch(self, arch):
+    def check_guest_arch(self, arch, props=None):
         decide.emulation_enabled(arch, self._host.host_arch,
-                                 CONF.emulation.enabled_architectures)
+                                 CONF.emulation.enabled_architectures,
+                                 props)
 
     def _domain_type(self, arch, guest_caps):
         # The one host fact guest config may use: KVM only for the host's

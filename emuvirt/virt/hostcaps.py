@@ -239,8 +239,8 @@ class CapabilityProbe(object):
             return ArchCapabilities(
                 reason='emulator %s is missing' % emulator, **info), ()
         try:
-            machine, _source = decide.machine_type({}, machine_map, profile,
-                                                   guest)
+            machine, _source = decide.machine_type(
+                {}, machine_map, profile, guest, dom_type=domain_type)
             info['machine'] = machine
             domcaps = self._host.get_domain_capabilities(arch, machine,
                                                          domain_type)

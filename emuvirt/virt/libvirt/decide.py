@@ -9,6 +9,7 @@ host fact used is whether libvirt offers KVM for the guest arch.
 
 from emuvirt import architecture
 from emuvirt import exception
+from emuvirt.virt import archs
 from emuvirt.virt.libvirt import config as vconfig
 from emuvirt.virt.libvirt import firmware
 
@@ -16,6 +17,7 @@ PROP_MACHINE = 'hw_machine_type'
 OPT_MACHINE = '[libvirt]hw_machine_type'
 PROP_CPU = 'hw_cpu_model'
 OPT_CPU = '[emulation]cpu_models'
+ARCH_PROPS = ('hw_emulation_architecture', 'hw_architecture')
 
 
 def _prop(props, name):
@@ -29,11 +31,42 @@ def guest_arch(props, host_arch):
     ``hw_emulation_architecture``, else ``hw_architecture``, else the
     host's own; the error names the property the bad value came from.
     """
-    for name in ('hw_emulation_architecture', 'hw_architecture'):
+    for name in ARCH_PROPS:
         value = _prop(props, name)
         if value is not None:
             return architecture.canonicalize(str(value), name)
     return host_arch
+
+
+def _arch_property(props, arch):
+    """The image property that asked for ``arch``, or None."""
+    for name in ARCH_PROPS:
+        value = _prop(props, name)
+        if value is not None:
+            try:
+                given = architecture.canonicalize(str(value), name)
+            except exception.InvalidArchitectureName:
+                continue
+            if given == arch:
+                return name
+    return None
+
+
+def arch_profile(props, arch):
+    """The arch profile of a guest arch, which the image asked for.
+
+    :raises: ArchitectureWithoutProfile naming the property the arch came
+        from (ArchitectureNotSupported when it is the host's own) for an
+        arch emuvirt has no profile for.
+    """
+    profile = archs.PROFILES.get(arch)
+    if profile is not None:
+        return profile
+    name = _arch_property(props, arch)
+    if name is not None:
+        raise exception.ArchitectureWithoutProfile(
+            name=name, arch=arch, known=', '.join(sorted(archs.PROFILES)))
+    return archs.get_profile(arch)
 
 
 def domain_type(virt_type, guest_caps, foreign=False):
@@ -51,12 +84,17 @@ def domain_type(virt_type, guest_caps, foreign=False):
     return 'qemu'
 
 
-def emulation_enabled(arch, host_arch, enabled):
+def emulation_enabled(arch, host_arch, enabled, props=None):
     """Refuse a foreign arch ``[emulation]enabled_architectures`` lacks.
 
-    The host's own arch is always allowed.
+    The host's own arch is always allowed. The refusal names the image
+    property that asked for the arch, when ``props`` are given.
     """
     if arch != host_arch and arch not in enabled:
+        name = _arch_property(props, arch)
+        if name is not None:
+            raise exception.ArchitectureNotEnabled(
+                name=name, arch=arch, enabled=', '.join(enabled))
         raise exception.ArchitectureNotSupported(
             arch=arch,
             reason='it is not in option '
@@ -64,14 +102,22 @@ def emulation_enabled(arch, host_arch, enabled):
                    ', '.join(enabled))
 
 
-def machine_type(props, conf_map, profile, guest_caps, recorded=None):
+def machine_type(props, conf_map, profile, guest_caps, recorded=None,
+                 dom_type=None):
     """Return (canonical machine, where the name came from).
 
     The machine type recorded for an existing guest first (so a guest
     keeps its chipset whatever the config says later), then the image
     property, then ``[libvirt]hw_machine_type`` for the GUEST arch, then
     the arch profile's default; always checked against the machines
-    libvirt offers for that arch, aliases resolved.
+    libvirt offers for that arch, aliases resolved, and against the
+    profile: a machine family it builds guests on, in a version QEMU
+    starts under ``dom_type`` (:func:`emuvirt.virt.archs.machine_problem`;
+    without ``dom_type`` the family only).
+
+    :raises: InvalidMachineType (not offered), UnsupportedMachineType
+        (offered, but emuvirt's guest config would not start on it), each
+        naming where the name came from.
     """
     name, source = recorded, 'the instance record'
     if name is None:
@@ -84,10 +130,34 @@ def machine_type(props, conf_map, profile, guest_caps, recorded=None):
             profile.arch)
     canonical = guest_caps.resolve_machine(name)
     if canonical is None:
-        offered = ', '.join(sorted(guest_caps.machine_names())) or 'none'
         raise exception.InvalidMachineType(
-            mtype=name, arch=profile.arch, source=source, offered=offered)
+            mtype=name, arch=profile.arch, source=source,
+            offered=exception.listing(
+                usable_machines(profile, guest_caps, dom_type) or
+                sorted(guest_caps.machine_names())))
+    problem = archs.machine_problem(profile, canonical, dom_type)
+    if problem is not None:
+        raise exception.UnsupportedMachineType(
+            mtype=name, arch=profile.arch, source=source,
+            reason='%s; usable: %s' % (problem, exception.listing(
+                usable_machines(profile, guest_caps, dom_type))))
     return canonical, source
+
+
+def usable_machines(profile, guest_caps, dom_type=None):
+    """Names of the offered machines a guest of ``profile`` may use.
+
+    The unversioned names (aliases) first, then versions, newest first.
+    """
+    usable = [m.name for m in guest_caps.machines
+              if archs.machine_problem(profile, m.canonical or m.name,
+                                       dom_type) is None]
+
+    def order(name):
+        version = archs.machine_version(name)
+        return (version is not None,
+                tuple(-part for part in version or ()), name)
+    return sorted(usable, key=order)
 
 
 def cpu(props, conf_models, profile, domcaps, dom_type):
@@ -108,16 +178,16 @@ def cpu(props, conf_models, profile, domcaps, dom_type):
             raise exception.Invalid(
                 reason='%s=%s: %s guests take no CPU model (libvirt '
                        'accepts no <cpu> element for them)' % (
-                           what, requested, profile.arch))
+                           what, exception.label(requested),
+                           profile.arch))
         return None
     if requested:
         if not domcaps.cpu_model_offered(requested):
             raise exception.Invalid(
                 reason='%s=%s: not a CPU model libvirt offers for %s; '
                        'offered: %s' % (
-                           what, requested, profile.arch,
-                           ', '.join(sorted(domcaps.cpu_model_names())) or
-                           'none'))
+                           what, exception.label(requested), profile.arch,
+                           exception.listing(_cpu_models(profile, domcaps))))
         return vconfig.GuestCPU(mode='custom', model=requested)
     if dom_type == 'kvm':
         for mode in profile.kvm_cpu_modes:
@@ -130,6 +200,46 @@ def cpu(props, conf_models, profile, domcaps, dom_type):
     if profile.tcg_cpu_maximum and domcaps.supports_cpu_mode('maximum'):
         return vconfig.GuestCPU(mode='maximum')
     return None
+
+
+def _cpu_models(profile, domcaps):
+    """Offered CPU models, the profile's (fastest first) before the rest."""
+    offered = set(domcaps.cpu_model_names())
+    preferred = [m for m in profile.tcg_cpu_models if m in offered]
+    return preferred + sorted(offered.difference(preferred))
+
+
+def flavor_fit(vcpus, memory_mib, profile, machine, domcaps,
+               guest_caps=None, host_memory_mib=None):
+    """Refuse a flavor the guest's machine (or this host) cannot take.
+
+    vCPUs: at most what the domain capabilities say for the machine
+    (``<vcpu max>``), the capabilities' ``maxCpus`` and the profile's
+    ``max_vcpus``. RAM: at most the profile's ``max_memory_mib`` and,
+    when given, the host's memory (QEMU cannot allocate more).
+
+    :raises: FlavorNotSupported naming the flavor key.
+    """
+    found = guest_caps.get_machine(machine) if guest_caps else None
+    board = 'the %s machine %s takes' % (profile.arch, machine)
+    limits = ((domcaps.max_vcpus, board),
+              (found.maxcpus if found is not None else None, board),
+              (profile.max_vcpus, '%s guests take' % profile.arch))
+    for limit, what in limits:
+        if limit and vcpus > limit:
+            raise exception.FlavorNotSupported(
+                key='vcpus', value=vcpus,
+                reason='%s at most %d' % (what, limit))
+    if profile.max_memory_mib and memory_mib > profile.max_memory_mib:
+        raise exception.FlavorNotSupported(
+            key='ram', value=memory_mib,
+            reason='the %s machine %s takes at most %d MiB' % (
+                profile.arch, machine, profile.max_memory_mib))
+    if host_memory_mib and memory_mib > host_memory_mib:
+        raise exception.FlavorNotSupported(
+            key='ram', value=memory_mib,
+            reason="more than this host's memory (%d MiB)" % (
+                host_memory_mib))
 
 
 def firmware_kind(props, profile, direct_kernel):

@@ -24,7 +24,6 @@ from emuvirt import conf
 from emuvirt.conf import validate
 from emuvirt import exception
 from emuvirt import interrupt
-from emuvirt.virt import archs
 from emuvirt.virt import configdrive
 from emuvirt.virt import driver
 from emuvirt.virt.libvirt import decide
@@ -79,8 +78,11 @@ class LibvirtDriver(driver.ComputeDriver):
             props.get('hw_architecture') or None,
             'hw_architecture') or self._host.host_arch
 
-    def check_guest_arch(self, arch):
-        """Refuse an arch this driver does not offer (hook)."""
+    def check_guest_arch(self, arch, props=None):
+        """Refuse an arch this driver does not offer (hook).
+
+        ``props``: the image properties the arch came from, to name.
+        """
 
     # -- steps 2-4: arch profile -> guest plan ----------------------------
 
@@ -126,14 +128,17 @@ class LibvirtDriver(driver.ComputeDriver):
         """
         props = image_meta.properties
         arch = self.guest_arch(props)
-        self.check_guest_arch(arch)
-        profile = archs.get_profile(arch)
+        profile = decide.arch_profile(props, arch)
+        self.check_guest_arch(arch, props)
         guest_caps = self._host.require_guest_caps(arch)
         dom_type = self._domain_type(arch, guest_caps)
         machine, _source = decide.machine_type(
             props, self._machine_map, profile, guest_caps,
-            recorded=instance.machine_type)
+            recorded=instance.machine_type, dom_type=dom_type)
         domcaps = self._host.get_domain_capabilities(arch, machine, dom_type)
+        decide.flavor_fit(instance.flavor.vcpus, instance.flavor.memory_mb,
+                          profile, machine, domcaps, guest_caps,
+                          host_memory_mib=self._host.get_memory_mb_total())
         boot = self._boot(instance, image_meta, profile)
         loader = decide.boot_loader(profile, boot.direct_kernel)
         fw = None

@@ -579,9 +579,15 @@ class TestFakeDomainCapabilitiesErrors(testtools.TestCase):
     def test_missing_data_file(self):
         e = self.assertRaises(libvirt.libvirtError,
                               self.conn.getDomainCapabilities,
-                              None, 'aarch64', 'virt-6.2', 'qemu', 0)
+                              None, 'aarch64', 'sbsa-ref', 'qemu', 0)
         self.assertEqual(libvirt.VIR_ERR_INTERNAL_ERROR, e.get_error_code())
-        self.assertIn('aarch64-virt-6.2-qemu.xml', str(e))
+        self.assertIn('aarch64-sbsa-ref-qemu.xml', str(e))
+
+    def test_other_version_of_a_captured_family(self):
+        xml = self.conn.getDomainCapabilities(
+            None, 'aarch64', 'virt-6.2', 'qemu', 0)
+        self.assertIn('<machine>virt-6.2</machine>', xml)
+        self.assertIn('<vcpu max="512"/>', xml)
 
     def test_alias_emulator_only_and_default_virttype(self):
         xml = self.conn.getDomainCapabilities(
