@@ -15,11 +15,9 @@ This module parses arguments and prints; what happens to a guest is
 """
 
 import os
-import re
 import sys
 
-from oslo_utils import uuidutils
-
+from emuvirt import checks
 from emuvirt.cmd import common
 from emuvirt.compute import api as compute_api
 from emuvirt import conf
@@ -28,7 +26,6 @@ from emuvirt.virt import driver as virt_driver
 
 CONF = conf.CONF
 
-NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+-]{0,62}$')
 DEFAULT_WAIT_TIMEOUT = 300
 # stop: repeat the power-off request this often (a guest still booting may
 # miss the first one).
@@ -141,22 +138,15 @@ def _note(text):
 # -- create -------------------------------------------------------------------
 
 def _check_name(name):
-    if not NAME_RE.match(name):
-        raise common.CommandError(
-            reason="server name '%s': use 1 to 63 letters, digits, '.', "
-                   "'_', '+' or '-', starting with a letter or digit" % name)
-    if uuidutils.is_uuid_like(name):
-        raise common.CommandError(
-            reason="server name '%s' looks like a UUID; NAME arguments "
-                   "could not tell them apart" % name)
-    return name
+    return checks.check_name(name, 'server name')
 
 
 def _create(api, args):
     if args.wait_for is not None and not args.wait:
         raise common.CommandError(reason='--wait-for needs --wait')
     name = _check_name(args.name)
-    instance, image_meta = common.build_instance(args, name=name)
+    instance, image_meta = common.build_instance(args, name=name,
+                                                 name_arg='server name')
     _config_drive(instance, args)
     created = api.create(instance, image_meta)
     if not created.claimed:
