@@ -247,6 +247,15 @@ def _plausible(draw):
 _CASE = _plausible() | _plausible() | _HOSTILE
 
 
+def _key_names(key):
+    """How a refusal may name a property key: as given, or as read.
+
+    ``KEY=VALUE`` is split at the first ``=`` and the key stripped.
+    """
+    read = key.partition('=')[0].strip()
+    return [key, exception.label(key), read, exception.label(read)]
+
+
 def _settings():
     kwargs = dict(max_examples=EXAMPLES, deadline=None, database=None,
                   print_blob=True,
@@ -302,10 +311,12 @@ class TestGeneratedInputs(test_base.FunctionalTestCase):
         boot = case['boot']
         argv = ['--config-file', self.configs[case['virt_type']],
                 'guest-xml']
-        named = ['[libvirt]', '[emulation]']
+        # A refusal names what was given, or the argument that is
+        # missing (a mipsel guest needs --kernel), or an option.
+        named = ['[libvirt]', '[emulation]', '--kernel', '--image']
         for key, value in case['props'].items():
             argv.append('--property=%s=%s' % (key, value))
-            named += [key, exception.label(key)]
+            named += _key_names(key)
         if case['props']:
             named.append('--property')
         if case['flavor'] is not None:
@@ -339,7 +350,7 @@ class TestGeneratedInputs(test_base.FunctionalTestCase):
             named += [beside + boot['file'],
                       os.path.abspath(beside) + boot['file']]
             for key in boot['file_props']:
-                named += [key, exception.label(key)]
+                named += _key_names(key)
         return argv, named
 
     def _run(self, argv):

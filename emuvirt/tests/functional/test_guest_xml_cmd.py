@@ -273,3 +273,89 @@ class TestGuestXMLCommand(test_base.FunctionalTestCase):
                            config='hw_machine_type = s390x=virt\n')
         self.assertIn('[libvirt]hw_machine_type', err)
         self.assertIn('s390-ccw-virtio-7.2', err)
+
+
+class TestHostileInput(TestGuestXMLCommand):
+    """The breaks of issue 9: one line naming the argument, no traceback."""
+
+    def test_control_characters_nul_and_bad_utf8(self):
+        kernel = self.file('vmlinuz')
+        for argv, start in (
+                (['--kernel', kernel, '--cmdline', 'a\x00b'], '--cmdline '),
+                (['--kernel', kernel, '--cmdline', 'a\nb'], '--cmdline '),
+                (['--kernel', kernel, '--cmdline', 'a\udcffb'],
+                 '--cmdline '),
+                (['--kernel', kernel + '\x01'], '--kernel '),
+                (['--image', kernel + '\udcff'], '--image '),
+                (['--name', 'a\x00'], '--name '),
+                (['--property', 'os_command_line=\x1b[2J'],
+                 'Image property os_command_line: '),
+                (['--property', 'hw_machine_type=vi\nrt'],
+                 'Image property hw_machine_type: ')):
+            err = self.refused(*argv)
+            self.assertTrue(err.startswith('emuvirt: error: ' + start), err)
+
+    def test_property_file_values_and_depth(self):
+        kernel = self.file('vmlinuz')
+        self.file('vmlinuz.json', b'{"os_command_line": "a\\u0000b"}')
+        self.assertIn("vmlinuz.json: Image property os_command_line: "
+                      "'a\\x00b'", self.refused('--kernel', kernel))
+        self.file('vmlinuz.json', b'{"a": ' * 5000 + b'1' + b'}' * 5000)
+        self.assertIn('vmlinuz.json: nested deeper than 16',
+                      self.refused('--kernel', kernel))
+        self.file('vmlinuz.json', b'{"hw_disk_bus": "scsi", '
+                                  b'"hw_disk_bus": "virtio"}')
+        self.assertIn('vmlinuz.json: property hw_disk_bus given twice',
+                      self.refused('--kernel', kernel))
+
+    def test_names(self):
+        for name in ('../x', 'x\n', 'a b', ' x', ''):
+            self.assertIn('--name %r: use 1 to 63' % name,
+                          self.refused('--name', name))
+        self.assertFalse(os.path.exists(self.instances))
+
+    def test_huge_flavors(self):
+        for flavor, text in (
+                ('vcpus=100000', 'key vcpus: 100000 is more than 4096'),
+                ('ram=' + '9' * 25, 'key ram: %s is more than'
+                 % ('9' * 25)),
+                ('vcpus=600', 'Flavor vcpus=600: the aarch64 machine '
+                 'virt-7.2 takes at most 512'),
+                ('ram=99999', "Flavor ram=99999: more than this host's "
+                 'memory')):
+            self.assertIn(text, self.refused(
+                '--property', 'hw_emulation_architecture=aarch64',
+                '--flavor', flavor))
+
+    def test_old_aarch64_machines_refused_naming_the_property(self):
+        err = self.refused('--property', 'hw_emulation_architecture=aarch64',
+                           '--property', 'hw_machine_type=virt-4.0')
+        self.assertIn("Machine type 'virt-4.0' for aarch64 (from image "
+                      "property hw_machine_type) cannot be used: QEMU cannot "
+                      "start it under TCG", err)
+        self.assertIn('usable: virt, virt-7.2', err)
+        dom = self.xml('--property', 'hw_emulation_architecture=aarch64',
+                       '--property', 'hw_machine_type=virt-6.2')
+        self.assertEqual('virt-6.2', dom.find('os/type').get('machine'))
+
+    def test_other_boards_refused(self):
+        err = self.refused('--property', 'hw_emulation_architecture=aarch64',
+                           '--property', 'hw_machine_type=akita')
+        self.assertIn('emuvirt builds aarch64 guests on machine family virt '
+                      'only', err)
+
+    def test_messages(self):
+        err = self.refused('--property', 'hw_video_model=' + 'v\n' * 500)
+        self.assertIn("Image property hw_video_model: 'v\\nv\\n", err)
+        self.assertIn('(999 characters)', err)
+        err = self.refused('--property', 'hw_machine_type=nope')
+        self.assertLess(len(err), 400)
+        self.assertIn(' more', err)
+        kernel = self.file('vmlinuz')
+        self.file('vmlinuz.json', b'{"": "x"}')
+        self.assertIn("Image property '': unknown image property",
+                      self.refused('--kernel', kernel))
+        self.assertIn('emuvirt: error: Image property hw_emulation_'
+                      'architecture=sparc64: emuvirt builds guests of',
+                      self.refused('--property',
+                                   'hw_emulation_architecture=sparc64'))
