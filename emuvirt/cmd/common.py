@@ -54,6 +54,11 @@ def load_config(args, prog):
         argv += ['--config-file', path]
     if args.debug:
         argv.append('--debug')
+    else:
+        # A warning reads as one plain line, like the command's own
+        # errors; a config file's own format still wins.
+        conf.CONF.set_default('logging_default_format_string',
+                              '%s: %%(levelname)s: %%(message)s' % prog)
     conf.parse_args(argv, prog=prog)
     if not args.debug:
         # A command reports on stdout; its log says only what went wrong,

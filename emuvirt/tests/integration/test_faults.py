@@ -84,8 +84,8 @@ SLOW = 0.3
 # changed in Placement.
 REPORT_TIMEOUT = 15
 
-# A warning oslo.log writes on stderr (its default format).
-_WARNING_LINE = re.compile(r'^\d{4}-\d\d-\d\d [\d:.]+ \d+ WARNING ')
+# A warning an emuvirt command writes on stderr (one plain line).
+_WARNING_LINE = re.compile(r'^emuvirt[-a-z]*: WARNING: ')
 
 # Where emuvirt's code is (its frames in a traceback).
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(

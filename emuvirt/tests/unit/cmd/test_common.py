@@ -267,3 +267,31 @@ class TestArguments(testtools.TestCase):
         self.assertEqual(('vcpus=2', 'k', None, None, None),
                          (ns.flavor, ns.kernel, ns.ramdisk, ns.cmdline,
                           ns.image))
+
+
+class TestLoadConfig(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        from oslo_config import fixture as config_fixture
+
+        from emuvirt import conf
+        self.useFixture(config_fixture.Config(conf.CONF))
+        self.stderr = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stderr', __import__('io').StringIO())).new_value
+
+    def _warn(self, debug):
+        import logging
+        common.load_config(argparse.Namespace(config_file=[],
+                                              debug=debug), 'emuvirt')
+        logging.getLogger('emuvirt.test').warning('libvirt went away')
+        return self.stderr.getvalue()
+
+    def test_a_warning_is_one_plain_line(self):
+        self.assertEqual('emuvirt: WARNING: libvirt went away\n',
+                         self._warn(debug=False))
+
+    def test_debug_keeps_the_full_log_format(self):
+        line = self._warn(debug=True)
+        self.assertIn('WARNING emuvirt.test', line)
+        self.assertNotIn('emuvirt: WARNING', line)
