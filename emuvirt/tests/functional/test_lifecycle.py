@@ -314,7 +314,7 @@ class TestPower(LifecycleTestCase):
     def test_power_off_destroys_a_guest_that_ignores_it(self):
         shutdown = self.ignore_shutdown()
         inst = self.spawned()
-        self.drv.power_off(inst, timeout=0.3, retry_interval=0.1)
+        self.drv.power_off(inst, timeout=1.5, retry_interval=0.05)
         self.assertEqual(libvirt.VIR_DOMAIN_SHUTOFF_DESTROYED,
                          self.domain(inst).state()[1])
         # Asked again every retry_interval.

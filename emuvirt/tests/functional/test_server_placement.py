@@ -17,9 +17,10 @@ from emuvirt.tests.functional import test_server_commands
 
 HOST = 'testhost'
 # Log records: Placement runs in this process, and the report client logs
-# its claims; the command's own output is what these tests look at.
-LOG_RECORD = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ .*\n',
-                        re.MULTILINE)
+# its claims; the command's own output is what these tests look at. A
+# command logs 'emuvirt: WARNING: ...' (its errors: 'emuvirt: error:').
+LOG_RECORD = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ '
+                        r'|emuvirt: [A-Z]+: ).*\n', re.MULTILINE)
 
 
 class ClaimsTestCase(test_server_commands.ServerTestCase):
