@@ -362,8 +362,8 @@ def report(args, arches, tb_arches, tb_sizes, speed, tb, load_before,
     for arch in tb_arches:
         print('Translation cache, %s, 2 vCPUs (to marker: from the spawn '
               'call; RSS: QEMU at the marker):' % arch)
-        print('  %-14s %11s %11s %10s' % ('tb_cache_size', 'to marker s',
-                                           'workload s', 'RSS MiB'))
+        print('  %-14s %11s %11s %10s' % (
+            'tb_cache_size', 'to marker s', 'workload s', 'RSS MiB'))
         for size in [None] + tb_sizes:
             runs = tb.get((arch, size), [])
             print('  %-14s %11.2f %11.2f %10.1f' % (
