@@ -60,7 +60,7 @@ from emuvirt.virt import emulation
 ARCHES = ('aarch64', 's390x', 'ppc64le', 'mipsel', 'riscv64', 'x86_64')
 PREFIX = 'emuvirt-bench-mttcg-'
 MARKER = 'EMUVIRT-MTTCG:'
-BOOT_TIMEOUT = 300
+BOOT_TIMEOUT = 120
 POLL = 0.05
 # Loop iterations per worker: about 5 s of workload for the two workers
 # on one vCPU for aarch64 (host at load 4 on 2 cores, QEMU 7.2).
@@ -163,8 +163,9 @@ def mttcg_state(names):
 
 class Bench(object):
 
-    def __init__(self, uri, memory, workdir):
+    def __init__(self, uri, memory, workdir, timeout):
         self.uri = uri
+        self.timeout = timeout
         self.memory = memory
         self.workdir = workdir
         self.conn = libvirt.open(uri)
@@ -215,9 +216,10 @@ class Bench(object):
                 is_alive=dom.isActive, poll=POLL)
             to_marker = time.monotonic() - t0
             if not found:
-                raise RuntimeError('%s: no %r in %d s; console ends: %s'
-                                   % (arch, MARKER, BOOT_TIMEOUT,
-                                      text[-300:]))
+                # The threads still tell whether MTTCG is on.
+                return dict(threads=names, error='no %r in %d s; console '
+                            'ends: %s' % (MARKER, self.timeout,
+                                          text[-200:].strip()))
             rss = rss_mib(pid) if pid else float('nan')
         finally:
             self.drv.destroy(None, inst)
@@ -255,6 +257,9 @@ def main(argv=None):
                         help='parallel workers in the guest (default 2)')
     parser.add_argument('--memory', type=int, default=512,
                         help='guest memory, MiB (default 512)')
+    parser.add_argument('--timeout', type=int, default=BOOT_TIMEOUT,
+                        help='seconds a boot may take to the marker '
+                             '(default %d)' % BOOT_TIMEOUT)
     parser.add_argument('--no-speedup', action='store_true',
                         help='skip the 1 vs 2 vCPU runs')
     parser.add_argument('--no-tb', action='store_true',
@@ -288,8 +293,8 @@ def main(argv=None):
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix='emuvirt-bench-mttcg-')
     os.chmod(workdir, 0o755)
-    bench = Bench(uri, args.memory, workdir)
-    speed, tb = {}, {}
+    bench = Bench(uri, args.memory, workdir, args.timeout)
+    speed, tb, failed = {}, {}, {}
     try:
         bench.remove_leftovers()
         initrds = {arch: workload_initrd(
@@ -300,11 +305,15 @@ def main(argv=None):
                 runs = []
                 for _ in range(args.runs):
                     try:
-                        runs.append(bench.boot(arch, images[arch],
-                                               initrds[arch], vcpus))
-                    except (RuntimeError, libvirt.libvirtError) as e:
-                        say('%s vcpus=%d: %s' % (arch, vcpus, e))
+                        run = bench.boot(arch, images[arch],
+                                         initrds[arch], vcpus)
+                    except libvirt.libvirtError as e:
+                        run = dict(threads=[], error=str(e))
+                    if 'error' in run:
+                        say('%s vcpus=%d: %s' % (arch, vcpus, run['error']))
+                        failed[arch, vcpus] = run
                         break
+                    runs.append(run)
                     say('%-8s vcpus=%d  workload %6.2f s  to marker %6.2f '
                         's  online %s  load %.1f' % (
                             arch, vcpus, runs[-1]['work'],
@@ -316,11 +325,15 @@ def main(argv=None):
                 runs = []
                 for _ in range(args.runs):
                     try:
-                        runs.append(bench.boot(arch, images[arch],
-                                               initrds[arch], 2, size))
-                    except (RuntimeError, libvirt.libvirtError) as e:
-                        say('%s tb_cache_size=%s: %s' % (arch, size, e))
+                        run = bench.boot(arch, images[arch],
+                                         initrds[arch], 2, size)
+                    except libvirt.libvirtError as e:
+                        run = dict(threads=[], error=str(e))
+                    if 'error' in run:
+                        say('%s tb_cache_size=%s: %s' % (arch, size,
+                                                         run['error']))
                         break
+                    runs.append(run)
                     say('%-8s tb_cache_size=%-5s to marker %6.2f s  '
                         'workload %6.2f s  RSS %6.1f MiB' % (
                             arch, size or 'unset', runs[-1]['to_marker'],
@@ -330,8 +343,8 @@ def main(argv=None):
         bench.close()
         shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.monotonic() - started
-    report(args, arches, tb_arches, tb_sizes, speed, tb, load_before,
-           elapsed)
+    report(args, arches, tb_arches, tb_sizes, speed, tb, failed,
+           load_before, elapsed)
     return 0
 
 
@@ -339,8 +352,8 @@ def _med(runs, key):
     return median([r[key] for r in runs])
 
 
-def report(args, arches, tb_arches, tb_sizes, speed, tb, load_before,
-           elapsed):
+def report(args, arches, tb_arches, tb_sizes, speed, tb, failed,
+           load_before, elapsed):
     print('MTTCG, %d workers x %d iterations, median of %d boots, %d MiB '
           '(%s):' % (args.workers, args.iterations, args.runs, args.memory,
                      os.uname().nodename))
@@ -350,15 +363,24 @@ def report(args, arches, tb_arches, tb_sizes, speed, tb, load_before,
             'TCG threads at 2 vCPUs'))
     for arch in arches:
         one, two = speed.get((arch, 1), []), speed.get((arch, 2), [])
-        if not one and not two:
+        if (arch, 2) not in speed:
             continue
-        state, threads = (mttcg_state(two[0]['threads']) if two
-                          else ('?', []))
+        seen = two[0] if two else failed.get((arch, 2), {})
+        state, threads = mttcg_state(seen.get('threads', []))
         t1, t2 = _med(one, 'work'), _med(two, 'work')
         print('  %-8s %-6s %-8s %9.2f %9.2f %8.2f  %s' % (
-            arch, state, two[0]['online'] if two else '-', t1, t2,
+            arch, state, seen.get('online', '-'), t1, t2,
             t1 / t2 if one and two else float('nan'),
             ', '.join(threads) or '-'))
+    if speed:
+        print('  each boot, workload s (1 vCPU | 2 vCPUs):')
+    for arch in arches:
+        if (arch, 2) in speed:
+            print('    %-8s %s | %s' % (arch, ' '.join(
+                '%.2f' % r['work'] for r in speed.get((arch, 1), [])),
+                ' '.join('%.2f' % r['work'] for r in speed[arch, 2])))
+    for (arch, vcpus), run in sorted(failed.items()):
+        print('  %s, %d vCPUs failed: %s' % (arch, vcpus, run['error']))
     for arch in tb_arches:
         print('Translation cache, %s, 2 vCPUs (to marker: from the spawn '
               'call; RSS: QEMU at the marker):' % arch)
