@@ -163,6 +163,15 @@ class UnsupportedGraphics(Invalid):
                "%(arch)s guests: %(reason)s")
 
 
+class NetworkNotFound(Invalid):
+    msg_fmt = ("Network '%(network)s': the libvirt daemon has no active "
+               "network of that name")
+
+
+class InvalidNetworkInfo(Invalid):
+    msg_fmt = "Network info: %(reason)s"
+
+
 class ConfigOptionInvalid(Invalid):
     msg_fmt = "Configuration option %(name)s: %(reason)s"
 

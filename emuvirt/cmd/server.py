@@ -52,6 +52,14 @@ def add_parser(subparsers):
     create.add_argument('--config-drive', action='store_true',
                         help='give the guest a config drive even without '
                              '--user-data or --ssh-key')
+    create.add_argument('--network', metavar='NAME',
+                        help='attach the NIC to the libvirt network NAME '
+                             '(it must be active; default: '
+                             '[libvirt]network_name if active, else '
+                             'user-mode networking)')
+    create.add_argument('--mac', metavar='MAC',
+                        help='with --network: the MAC address of the NIC '
+                             '(default: one libvirt picks)')
     create.add_argument('--wait', action='store_true',
                         help='wait until the guest runs')
     create.add_argument('--wait-for', metavar='TEXT',
@@ -148,7 +156,16 @@ def _create(api, args):
     instance, image_meta = common.build_instance(args, name=name,
                                                  name_arg='server name')
     _config_drive(instance, args)
-    created = api.create(instance, image_meta)
+    network_info = _network_info(args)
+    try:
+        created = api.create(instance, image_meta, network_info)
+    except exception.InvalidNetworkInfo as e:
+        raise common.CommandError(reason='--mac %s: %s' % (
+            args.mac, e.kwargs['reason']))
+    except exception.NetworkNotFound:
+        raise common.CommandError(
+            reason="--network %s: the libvirt daemon has no active network "
+                   "of that name" % args.network)
     if not created.claimed:
         _note('no Placement configured ([placement]auth_type is unset): '
               'no resources claimed for %s' % name)
@@ -165,6 +182,20 @@ def _create(api, args):
         else:
             print('%s is running' % name)
     return 0
+
+
+def _network_info(args):
+    """--network/--mac as a list shaped like Nova's network_info."""
+    if args.network is None:
+        if args.mac is not None:
+            raise common.CommandError(reason='--mac needs --network')
+        return None
+    if not args.network.strip():
+        raise common.CommandError(reason='--network: give a network name')
+    vif = {'network': {'label': args.network}}
+    if args.mac is not None:
+        vif['address'] = args.mac
+    return [vif]
 
 
 def _read(path, arg):
@@ -259,6 +290,8 @@ def _show(api, args):
         ('console log', details.console_log),
         ('instance dir', details.instance_dir),
         ('config drive', details.config_drive),
+        ('addresses', ', '.join('%s (%s)' % (ip, mac)
+                                for mac, ip in details.addresses) or None),
     ]
     for key, value in fields:
         if value is not None:

@@ -108,6 +108,8 @@ class Details(object):
     instance_dir: str
     #: the config drive file, None when the guest has none
     config_drive: typing.Optional[str] = None
+    #: [(MAC, IP address)] from the DHCP leases of its networks
+    addresses: typing.Sequence = ()
 
 
 _UNSET = object()
@@ -154,7 +156,7 @@ class ComputeAPI(object):
 
     # -- create ---------------------------------------------------------------
 
-    def create(self, instance, image_meta):
+    def create(self, instance, image_meta, network_info=None):
         """Claim, define and start a guest; undo it all if that fails.
 
         :returns: :class:`Created`.
@@ -168,7 +170,8 @@ class ComputeAPI(object):
         if drv.domain_exists(instance.name):
             raise NameInUse(name=instance.name)
         # Every decision first: bad input fails before anything is claimed.
-        plan = drv.plan_guest(instance, image_meta)
+        plan = drv.plan_guest(instance, image_meta,
+                              drv.networks_from_info(network_info))
         client = self.reportclient
         if client is not None:
             resources = request_filter.resources_from_flavor(instance.flavor)
@@ -189,7 +192,8 @@ class ComputeAPI(object):
                         raise
                     progress.claim = 'held'
             progress.spawning = True
-            drv.spawn(None, instance, image_meta, [], None, None)
+            drv.spawn(None, instance, image_meta, [], None, None,
+                      network_info=network_info)
             if client is not None:
                 self.ledger.end_claim(instance.uuid)
         except BaseException as e:
@@ -412,7 +416,8 @@ class ComputeAPI(object):
                                             'unknown'),
             console_log=drv.get_console_log_path(instance),
             instance_dir=drv.instance_dir(instance),
-            config_drive=drv.config_drive_path(instance))
+            config_drive=drv.config_drive_path(instance),
+            addresses=drv.get_interface_addresses(instance))
 
     def console(self, name_or_uuid):
         """An interactive session on a running guest's console.

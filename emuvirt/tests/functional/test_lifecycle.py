@@ -58,12 +58,13 @@ class LifecycleTestCase(test_base.FunctionalTestCase):
             ramdisk_path=RAMDISK if kernel else None)
         return inst, image_meta
 
-    def spawn(self, inst, image_meta):
-        self.drv.spawn(None, inst, image_meta, [], None, None)
+    def spawn(self, inst, image_meta, network_info=None):
+        self.drv.spawn(None, inst, image_meta, [], None, None,
+                       network_info=network_info)
 
-    def spawned(self, **kwargs):
+    def spawned(self, network_info=None, **kwargs):
         inst, image_meta = self.instance(**kwargs)
-        self.spawn(inst, image_meta)
+        self.spawn(inst, image_meta, network_info)
         return inst
 
     def domain(self, inst):
@@ -176,6 +177,23 @@ class TestSpawn(LifecycleTestCase):
         self.fake.add_network('lab')
         nic = self.dom_xml(self.spawned()).find('devices/interface')
         self.assertEqual('lab', nic.find('source').get('network'))
+
+    def test_spawn_uses_network_info(self):
+        self.fake.add_network('default')
+        self.fake.add_network('lab')
+        info = [{'address': '52:54:00:12:34:56',
+                 'network': {'label': 'lab'}}]
+        nic = self.dom_xml(self.spawned(network_info=info)).find(
+            'devices/interface')
+        self.assertEqual(('network', 'lab', '52:54:00:12:34:56'), (
+            nic.get('type'), nic.find('source').get('network'),
+            nic.find('mac').get('address')))
+
+    def test_spawn_refuses_network_info_without_network(self):
+        self.assertRaises(exception.InvalidNetworkInfo, self.spawned,
+                          network_info=[{'address': '52:54:00:12:34:56'}])
+        self.assertRaises(exception.NetworkNotFound, self.spawned,
+                          network_info=[{'network': {'label': 'lab'}}])
 
     def test_name_in_use(self):
         first = self.spawned()

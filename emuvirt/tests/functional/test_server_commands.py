@@ -300,6 +300,59 @@ class TestBadInput(ServerTestCase):
                          self.refused('list'))
 
 
+class TestNetwork(ServerTestCase):
+
+    def nic(self, name='g1'):
+        return etree.fromstring(self.domain(name).XMLDesc()).find(
+            'devices/interface')
+
+    def test_network_and_mac_shown_with_address(self):
+        self.fake.add_network('lab')
+        self.create('g1', '--network', 'lab', '--mac', '52:54:00:AB:CD:2A')
+        nic = self.nic()
+        self.assertEqual(('network', 'lab', '52:54:00:ab:cd:2a'), (
+            nic.get('type'), nic.find('source').get('network'),
+            nic.find('mac').get('address')))
+        out, _err = self.ok('show', 'g1')
+        self.assertIn('addresses:    192.168.77.42 (52:54:00:ab:cd:2a)\n',
+                      out)
+
+    def test_no_lease_no_addresses_line(self):
+        self.create('g1')
+        self.assertEqual('user', self.nic().get('type'))
+        self.assertNotIn('addresses:', self.ok('show', 'g1')[0])
+
+    def test_hard_reboot_keeps_network_and_mac(self):
+        self.fake.add_network('lab')
+        self.create('g1', '--network', 'lab', '--mac', '52:54:00:00:00:07')
+        self.ok('reboot', '--hard', 'g1')
+        nic = self.nic()
+        self.assertEqual(('lab', '52:54:00:00:00:07'), (
+            nic.find('source').get('network'),
+            nic.find('mac').get('address')))
+
+    def test_refusals_name_the_argument_nothing_left(self):
+        self.fake.add_network('lab')
+        self.fake.add_network('down', active=False)
+        base = ('create', 'g1', '--kernel', self.kernel, '--property',
+                'hw_emulation_architecture=aarch64')
+        cases = (
+            (('--network', 'nowhere'), "--network nowhere: the libvirt "
+             "daemon has no active network of that name"),
+            (('--network', 'down'), '--network down: '),
+            (('--network', ''), '--network: give a network name'),
+            (('--mac', '52:54:00:00:00:01'), '--mac needs --network'),
+            (('--network', 'lab', '--mac', '52:54:00:00:01'),
+             "--mac 52:54:00:00:01: MAC address '52:54:00:00:01' is not "
+             "six hex pairs"),
+            (('--network', 'lab', '--mac', '03:54:00:00:00:01'),
+             'is a multicast address'),
+        )
+        for argv, message in cases:
+            self.assertIn(message, self.refused(*(base + argv)))
+        self.assertNothingLeft()
+
+
 class TestQueries(ServerTestCase):
 
     def test_list(self):

@@ -12,6 +12,7 @@ arch is ``hw_architecture``, else the host's own.
 """
 
 import os
+import re
 import time
 
 import libvirt
@@ -39,6 +40,8 @@ LOG = logging.getLogger(__name__)
 
 # Seconds between attempts to reach a libvirt that went away.
 RECONNECT_INTERVAL = 1.0
+#: A MAC address as libvirt and Nova write it.
+MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
 
 class LibvirtDriver(driver.ComputeDriver):
@@ -119,6 +122,42 @@ class LibvirtDriver(driver.ComputeDriver):
         LOG.debug('No active libvirt network %r: user-mode networking',
                   name)
         return (guest_config.Network(type='user'),)
+
+    def networks_from_info(self, network_info):
+        """NICs from a list shaped like Nova's network_info.
+
+        Each VIF is a mapping with ``address`` (its MAC, optional) and
+        ``network`` (a mapping whose ``label`` names the libvirt network).
+        None or an empty list: None (the default NIC).
+
+        :raises: InvalidNetworkInfo for a VIF without a network label or
+            with a MAC that is not a unicast ``xx:xx:xx:xx:xx:xx``;
+            NetworkNotFound for a network the daemon does not have up.
+        """
+        if not network_info:
+            return None
+        nets = []
+        for vif in network_info:
+            label = ((vif.get('network') or {}).get('label')
+                     if hasattr(vif, 'get') else None)
+            if not label:
+                raise exception.InvalidNetworkInfo(
+                    reason='a VIF names no network (network.label)')
+            mac = vif.get('address')
+            if mac is not None and not MAC_RE.match(mac):
+                raise exception.InvalidNetworkInfo(
+                    reason="MAC address '%s' is not six hex pairs "
+                           "separated by ':'" % mac)
+            if mac is not None and int(mac[:2], 16) & 1:
+                raise exception.InvalidNetworkInfo(
+                    reason="MAC address '%s' is a multicast address "
+                           "(its first octet is odd)" % mac)
+            if not self._host.has_active_network(label):
+                raise exception.NetworkNotFound(network=label)
+            nets.append(guest_config.Network(
+                type='network', network=label,
+                mac=mac.lower() if mac else None))
+        return tuple(nets)
 
     def plan_guest(self, instance, image_meta, networks=None):
         """Take every decision for a guest; nothing is defined.
@@ -203,14 +242,16 @@ class LibvirtDriver(driver.ComputeDriver):
         Whatever stops the spawn (an error, KeyboardInterrupt or SIGTERM's
         :class:`emuvirt.interrupt.Terminated`, a lost libvirt connection),
         the guest's domain, NVRAM and directory are removed before the
-        error propagates (see :meth:`_remove`). ``network_info`` is not
-        used: the NIC comes from ``[libvirt]network_name`` (see
+        error propagates (see :meth:`_remove`). ``network_info`` (shaped
+        like Nova's, see :meth:`networks_from_info`) gives the NICs; none
+        given, the guest gets one on ``[libvirt]network_name`` (see
         :meth:`plan_guest`).
         """
         for key in (instance.uuid, instance.name):
             if self._host.lookup_domain(key) is not None:
                 raise exception.InstanceExists(name=key)
-        plan = self.plan_guest(instance, image_meta)
+        plan = self.plan_guest(instance, image_meta,
+                               self.networks_from_info(network_info))
         xml = guest_config.build(plan).to_xml()
         made = False
         try:
@@ -562,6 +603,10 @@ class LibvirtDriver(driver.ComputeDriver):
 
     #: Console bytes as text, terminal escapes removed.
     clean_console_text = staticmethod(instance_files.clean_console_text)
+
+    def get_interface_addresses(self, instance):
+        """[(MAC, IP address)] of the guest's NICs with a DHCP lease."""
+        return self._get_guest(instance).interface_addresses()
 
     def get_console_log_path(self, instance):
         path = self._get_guest(instance).get_console_log_path()

@@ -88,6 +88,25 @@ class Guest(object):
     def is_active(self):
         return bool(self._do('query', 'isActive'))
 
+    def interface_addresses(self):
+        """[(MAC, IP address)] from the DHCP leases of its networks.
+
+        Empty for a guest without a lease (yet), or with user-mode NICs.
+        """
+        try:
+            ifaces = self._domain.interfaceAddresses(
+                libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE)
+        except libvirt.libvirtError as e:
+            if e.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID:
+                return []   # not running
+            raise _failed('query', self.name, e)
+        found = []
+        for iface in sorted((ifaces or {}).values(),
+                            key=lambda i: i.get('hwaddr') or ''):
+            for addr in iface.get('addrs') or ():
+                found.append((iface.get('hwaddr'), addr.get('addr')))
+        return found
+
     def get_power_state(self):
         """The power state constant of :mod:`emuvirt.virt.driver`."""
         state = self._do('query', 'state')[0]
