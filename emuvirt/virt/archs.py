@@ -22,7 +22,8 @@ Facts behind the values (measured on libvirt 9.0 / QEMU 7.2, see
 * mipsel ``malta``: no ``<cpu>`` element at all; PCI, not PCIe; disks
   and cdroms on the board's IDE (virtio devices fail to probe there);
   three UARTs (two on the southbridge, one in the FPGA); no e1000e (it
-  needs PCIe); no firmware that reads a boot menu.
+  needs PCIe); NICs in PCI slots 18-21 (the only ones with interrupts);
+  no firmware that reads a boot menu.
 * riscv64 ``virt``: libvirt refuses ``<cpu mode='maximum'/>``. QEMU's
   OpenSBI starts what QEMU loads as the kernel: without a guest kernel,
   that is U-Boot (Debian's u-boot-qemu), which boots a disk through its
@@ -197,6 +198,9 @@ class ArchProfile:
     default_pcie_ports: int
     clock_timers: tuple
     needs_kernel: bool
+    #: PCI slots (on bus 0) for the NICs, in order; () lets libvirt place
+    #: them
+    nic_pci_slots: tuple
     boot_loader: tuple
     machine_families: tuple
     broken_machines: tuple
@@ -263,7 +267,7 @@ def _profile(**kwargs):
                     rng_models=('virtio',), serial_ports=4,
                     serial_extra=None, boot_menu=True, gic_versions=(),
                     default_pcie_ports=0, clock_timers=(),
-                    needs_kernel=False, boot_loader=None,
+                    needs_kernel=False, nic_pci_slots=(), boot_loader=None,
                     broken_machines=(), max_vcpus=None,
                     max_memory_mib=None)
     defaults.update(kwargs)
@@ -341,6 +345,11 @@ _TABLE = (
         video_models=('cirrus', 'vga', 'virtio', 'bochs', 'vmvga'),
         disk_buses=('ide', 'virtio', 'scsi'),
         nic_models=tuple(m for m in _PCI_NICS if m != 'e1000e'),
+        # A malta kernel routes interrupts only to the board's own devices
+        # and to PCI slots 1-4 (bus slots 18-21): a NIC in a slot libvirt
+        # picks (1-6) gets none (virtio-net fails to probe, e1000 cannot
+        # get its IRQ).
+        nic_pci_slots=(18, 19, 20, 21),
         needs_kernel=True, machine_families=('malta',),
         # "Too much memory for this machine: ..., maximum 2048MB"
         max_memory_mib=2048),

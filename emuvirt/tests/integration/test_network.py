@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import time
+from xml.etree import ElementTree
 
 from emuvirt.tests.integration import base
 from emuvirt.tests.integration import test_config_drive
@@ -159,3 +160,12 @@ class TestGuestAnswersOnTheNetwork(test_config_drive.CommandTestCase):
 
     def test_riscv64(self):
         self.emuvirt('delete', self.reach('riscv64')[0])
+
+    def test_mipsel(self):
+        name = self.reach('mipsel')[0]
+        # Its NIC in PCI slot 18, the first a malta kernel gives an IRQ.
+        live = ElementTree.fromstring(
+            self.conn.lookupByName(name).XMLDesc(0))
+        self.assertEqual(['0x12'], [
+            a.get('slot') for a in live.findall('devices/interface/address')])
+        self.emuvirt('delete', name)

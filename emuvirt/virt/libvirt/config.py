@@ -149,6 +149,8 @@ class GuestInterface(ConfigObject):
     model: str
     network: str = None
     mac: str = None
+    #: its slot on PCI bus 0; None lets libvirt choose
+    pci_slot: int = None
 
     def format_dom(self):
         nic = _el('interface', type=self.type)
@@ -157,6 +159,9 @@ class GuestInterface(ConfigObject):
         if self.network:
             _sub(nic, 'source', network=self.network)
         _sub(nic, 'model', type=self.model)
+        if self.pci_slot is not None:
+            _sub(nic, 'address', type='pci', domain='0x0000', bus='0x00',
+                 slot='0x%02x' % self.pci_slot, function='0x0')
         return nic
 
 

@@ -210,9 +210,11 @@ def _graphics(plan):
 def build(plan):
     """Return the :class:`GuestConfig` for a plan."""
     devices = _controllers(plan) + _disks(plan)
-    devices.extend(vconfig.GuestInterface(n.type, plan.vif_model,
-                                          network=n.network, mac=n.mac)
-                   for n in plan.networks)
+    slots = plan.profile.nic_pci_slots
+    devices.extend(vconfig.GuestInterface(
+        n.type, plan.vif_model, network=n.network, mac=n.mac,
+        pci_slot=slots[i] if i < len(slots) else None)
+        for i, n in enumerate(plan.networks))
     devices.extend(_consoles(plan))
     if plan.guest_agent:
         devices.append(vconfig.GuestChannel(vconfig.QEMU_GUEST_AGENT))
