@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 SIGNALS = frozenset((signal.SIGINT, signal.SIGTERM))
 
@@ -104,6 +105,34 @@ def _handler(signum, frame):
     raise _exception(signum)
 
 
+def _unraisable(unraisable):
+    """sys.unraisablehook: a signal that hit a finaliser is taken again.
+
+    Python cannot raise out of a ``__del__`` (libvirt's
+    ``virConnect.__del__`` runs whenever a connection is dropped): it
+    prints the exception with a traceback and carries on as if the signal
+    never came. Re-sent, the signal raises at the next line of the work
+    instead, where the command unwinds and cleans up. (Sent a moment
+    later from another thread: sent at once, Python would run the handler
+    inside this hook.)
+    """
+    signum = signal_number(unraisable.exc_value)
+    if signum is None:
+        return _next_unraisablehook(unraisable)
+    threading.Thread(target=_resend, args=(signum,), daemon=True).start()
+
+
+def _resend(signum):
+    time.sleep(_RESEND_DELAY)
+    os.kill(os.getpid(), signum)
+
+
+_RESEND_DELAY = 0.01
+
+
+_next_unraisablehook = sys.unraisablehook
+
+
 def install():
     """Make SIGINT and SIGTERM raise (main thread only).
 
@@ -112,12 +141,22 @@ def install():
     """
     if not _in_main_thread():
         return {}
-    return {signum: signal.signal(signum, _handler)
-            for signum in sorted(SIGNALS)}
+    previous = {signum: signal.signal(signum, _handler)
+                for signum in sorted(SIGNALS)}
+    global _next_unraisablehook
+    previous['unraisablehook'] = sys.unraisablehook
+    if sys.unraisablehook is not _unraisable:
+        _next_unraisablehook = sys.unraisablehook
+    sys.unraisablehook = _unraisable
+    return previous
 
 
 def restore(previous):
     """Put back the handlers :func:`install` returned."""
+    previous = dict(previous)
+    hook = previous.pop('unraisablehook', None)
+    if hook is not None:
+        sys.unraisablehook = hook
     for signum, handler in previous.items():
         signal.signal(signum, handler)
 

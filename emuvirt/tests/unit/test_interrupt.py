@@ -1,9 +1,13 @@
 """SIGINT/SIGTERM as exceptions, and the guards that keep cleanup whole."""
 
+import io
 import os
 import signal
+import sys
 import threading
+import time
 
+import fixtures
 import testtools
 
 from emuvirt import interrupt
@@ -30,6 +34,49 @@ class InterruptTestCase(testtools.TestCase):
         self.assertIsNone(interrupt.signal_number(ValueError()))
         self.assertEqual({signal.SIGINT: 130, signal.SIGTERM: 143},
                          interrupt.EXIT_STATUS)
+
+    def test_a_signal_in_a_finaliser_raises_after_it(self):
+        # libvirt's virConnect.__del__ runs whenever a connection goes;
+        # Python cannot raise out of a finaliser, so the signal is taken
+        # again right after it, with no 'Exception ignored' traceback.
+        stderr = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stderr', io.StringIO())).new_value
+        finalised = []
+
+        class Connection(object):
+            def __del__(self):
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(1000):
+                    pass
+                finalised.append(True)
+
+        def drop():
+            conn = Connection()
+            del conn
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                pass
+
+        self.assertRaises(interrupt.Terminated, drop)
+        self.assertEqual([], finalised)
+        self.assertEqual('', stderr.getvalue())
+
+    def test_other_unraisable_errors_reach_the_previous_hook(self):
+        seen = []
+        self.useFixture(fixtures.MonkeyPatch(
+            'emuvirt.interrupt._next_unraisablehook', seen.append))
+
+        class Broken(object):
+            def __del__(self):
+                raise ValueError('bug')
+
+        Broken()
+        self.assertEqual([ValueError], [type(u.exc_value) for u in seen])
+
+    def test_restore_puts_the_hook_back(self):
+        before = sys.unraisablehook
+        interrupt.restore(interrupt.install())
+        self.assertIs(before, sys.unraisablehook)
 
     def test_shielded_drops_what_came(self):
         done = []
