@@ -38,6 +38,8 @@ Without a daemon or a guest image it says what is missing and exits 0
 
 import argparse
 import gzip
+import importlib.machinery
+import importlib.util
 import io
 import os
 import re
@@ -95,15 +97,16 @@ def say(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def _cpio_entry(out, ino, name, mode, data=b''):
-    name_b = name.encode() + b'\0'
-    hdr = '070701' + ''.join('%08X' % v for v in (
-        ino, mode, 0, 0, 2 if mode & 0o040000 else 1, 0, len(data), 0, 0,
-        0, 0, len(name_b), 0))
-    out.write(hdr.encode() + name_b)
-    out.write(b'\0' * (-(110 + len(name_b)) % 4))
-    out.write(data)
-    out.write(b'\0' * (-len(data) % 4))
+def _guest_images():
+    """tools/guest-images as a module (it has no .py suffix)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'guest-images')
+    loader = importlib.machinery.SourceFileLoader('_emuvirt_guest_images',
+                                                  path)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
 
 
 def workload_initrd(base_initrd, path, workers, iterations):
@@ -111,8 +114,9 @@ def workload_initrd(base_initrd, path, workers, iterations):
     raw = io.BytesIO()
     init = INIT % dict(workers=workers, iterations=iterations,
                        marker=MARKER)
-    _cpio_entry(raw, 1, 'init', 0o100755, init.encode())
-    _cpio_entry(raw, 0, 'TRAILER!!!', 0)
+    cpio_entry = _guest_images()._cpio_entry
+    cpio_entry(raw, 1, 'init', 0o100755, init.encode())
+    cpio_entry(raw, 0, 'TRAILER!!!', 0)
     with open(base_initrd, 'rb') as f:
         first = f.read()
     with open(path, 'wb') as f:
