@@ -186,6 +186,11 @@ class TestUpdate(MachineTypeIntegrationTestCase):
 
 class TestUnsetAndStatus(MachineTypeIntegrationTestCase):
 
+    # Recording machine types (emuvirt-compute's start, record_missing)
+    # covers every guest on the daemon, and these tests need theirs left
+    # unrecorded until they record it: no other test runs beside them.
+    DAEMON_LOCK = base.fcntl.LOCK_EX
+
     def test_unrecorded_guest_listed_warned_then_recorded(self):
         instance, dom = self.spawn()
         self.driver().power_off(instance)
@@ -213,6 +218,23 @@ class TestUnsetAndStatus(MachineTypeIntegrationTestCase):
         self.assertEqual(3 if out else 0, code)
         self.assertEqual((0, 'virt-7.2\n', ''),
                          self.manage('libvirt', 'get_machine_type', uuid))
+
+    def test_running_guest_recorded_without_a_restart(self):
+        instance, dom = self.spawn()
+        self.wait_booted(dom)
+        # A persistent definition without a machine type, as left by an
+        # older emuvirt; the guest keeps running on virt-7.2.
+        self.conn.defineXML(guests.rewrite(self.persistent(dom),
+                                           recorded=False))
+        self.assertManage(3, 'libvirt', 'get_machine_type', dom.name())
+
+        self.assertEqual('virt-7.2', machine_type.record_missing(
+            self.host)[dom.UUIDString()])
+        self.assertEqual((0, 'virt-7.2\n', ''), self.manage(
+            'libvirt', 'get_machine_type', dom.name()))
+        self.assertRunsWith('virt-7.2', dom)
+        self.assertEqual('virt-7.2', self.machine(dom,
+                                                  records.PERSISTENT_XML))
 
 
 class TestImageProperty(MachineTypeIntegrationTestCase):
@@ -289,20 +311,3 @@ class TestImageProperty(MachineTypeIntegrationTestCase):
         self.assertRunsWith('virt-7.2', dom)
         self.assertEqual((0, 'virtio\n', ''), self.manage(
             'image_property', 'show', name, 'hw_video_model'))
-
-    def test_running_guest_recorded_without_a_restart(self):
-        instance, dom = self.spawn()
-        self.wait_booted(dom)
-        # A persistent definition without a machine type, as left by an
-        # older emuvirt; the guest keeps running on virt-7.2.
-        self.conn.defineXML(guests.rewrite(self.persistent(dom),
-                                           recorded=False))
-        self.assertManage(3, 'libvirt', 'get_machine_type', dom.name())
-
-        self.assertEqual('virt-7.2', machine_type.record_missing(
-            self.host)[dom.UUIDString()])
-        self.assertEqual((0, 'virt-7.2\n', ''), self.manage(
-            'libvirt', 'get_machine_type', dom.name()))
-        self.assertRunsWith('virt-7.2', dom)
-        self.assertEqual('virt-7.2', self.machine(dom,
-                                                  records.PERSISTENT_XML))
