@@ -189,10 +189,10 @@ def _broken(p):
     return _values(texts)
 
 
-def _limit(value, otherwise, unit=''):
+def _limit(value, otherwise, unit='', why=None):
     if value is None:
         return Cell(note=otherwise)
-    return Cell(values=('%d%s' % (value, unit),))
+    return Cell(values=('%d%s' % (value, unit),), note=why or '')
 
 
 def _enabled(arch):
@@ -208,8 +208,10 @@ _ROWS = (
      lambda p: _values(p.machine_families)),
     ('Machine versions refused (QEMU cannot start them)',
      ('broken_machines',), _broken),
-    ('Most vCPUs (and what the machine offers)', ('max_vcpus',),
-     lambda p: _limit(p.max_vcpus, 'what the machine offers')),
+    ('Most vCPUs (and what the machine offers)',
+     ('max_vcpus', 'max_vcpus_reason'),
+     lambda p: _limit(p.max_vcpus, 'what the machine offers',
+                      why=p.max_vcpus_reason)),
     ('Most RAM (and the host memory)', ('max_memory_mib',),
      lambda p: _limit(p.max_memory_mib, "the host's memory", ' MiB')),
     ('PCI root controller', ('families',),

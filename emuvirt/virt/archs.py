@@ -164,6 +164,8 @@ class ArchProfile:
         them.
     :param max_vcpus: most vCPUs a guest gets, None for what the domain
         capabilities say (``<vcpu max>``).
+    :param max_vcpus_reason: why ``max_vcpus`` (said in the refusal of a
+        flavor with more); None with no ``max_vcpus``.
     :param max_memory_mib: most RAM the machine takes, None for no bound
         of its own.
     """
@@ -205,6 +207,7 @@ class ArchProfile:
     machine_families: tuple
     broken_machines: tuple
     max_vcpus: ty.Optional[int]
+    max_vcpus_reason: ty.Optional[str]
     max_memory_mib: ty.Optional[int]
 
     def family(self, machine):
@@ -269,7 +272,7 @@ def _profile(**kwargs):
                     default_pcie_ports=0, clock_timers=(),
                     needs_kernel=False, nic_pci_slots=(), boot_loader=None,
                     broken_machines=(), max_vcpus=None,
-                    max_memory_mib=None)
+                    max_vcpus_reason=None, max_memory_mib=None)
     defaults.update(kwargs)
     return ArchProfile(**defaults)
 
@@ -351,6 +354,16 @@ _TABLE = (
         # get its IRQ).
         nic_pci_slots=(18, 19, 20, 21),
         needs_kernel=True, machine_families=('malta',),
+        # libvirt and QEMU take -smp 2 on malta, but the guest never boots:
+        # 24Kf (malta's default, and libvirt sets no other: cpu_element is
+        # False) has neither MT nor a CPS/CM. Measured with the Debian 12
+        # 4kc-malta kernel (SMP, MIPS_MT_SMP, no MIPS_CPS): 24Kf -smp 2
+        # prints nothing at all; 34Kf (MT) brings up 2 VPEs but every boot
+        # stalls RCU for 21 s (CPU 0's timer stops) and its clock runs
+        # backwards; P5600 (CPS) hangs after bringing up 1 CPU.
+        max_vcpus=1,
+        max_vcpus_reason="malta's 24Kf CPU has no SMP; a guest with more "
+                         "vCPUs never boots",
         # "Too much memory for this machine: ..., maximum 2048MB"
         max_memory_mib=2048),
     _profile(
@@ -383,7 +396,8 @@ _TABLE = (
         # Beyond 255 QEMU wants an IOMMU with interrupt remapping (and
         # under TCG refuses outright: "current -smp configuration requires
         # kernel irqchip and X2APIC API support").
-        max_vcpus=255),
+        max_vcpus=255,
+        max_vcpus_reason='more need an IOMMU with interrupt remapping'),
 )
 
 PROFILES = types.MappingProxyType({p.arch: p for p in _TABLE})

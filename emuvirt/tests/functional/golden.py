@@ -2,10 +2,12 @@
 
 import dataclasses
 import os
+import typing as ty
 
 from emuvirt.objects import flavor as flavor_obj
 from emuvirt.objects import image_meta as image_meta_obj
 from emuvirt.objects import instance as instance_obj
+from emuvirt.tests.fixtures import flavors
 from emuvirt.virt import emulation
 
 GOLDEN_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)),
@@ -29,7 +31,8 @@ class Case:
     kernel: bool = False
     image: str = IMAGE
     disk_format: str = 'qcow2'
-    flavor: str = 'vcpus=2,ram=1024,disk=10'
+    #: None: 2 vCPUs (or the arch's most: 1 on mipsel), 1024 MiB, 10 GiB
+    flavor: ty.Optional[str] = None
     flags: tuple = ()
 
 
@@ -137,7 +140,8 @@ def make_instance(case):
         strict=True)
     instance = instance_obj.Instance.new(
         uuid=UUID, name='guest-' + case.name,
-        flavor=flavor_obj.Flavor.from_string(case.flavor),
+        flavor=flavor_obj.Flavor.from_string(case.flavor or flavors.flavor(
+            case.props.get('hw_emulation_architecture', case.host))),
         image_meta=image_meta, image_path=case.image,
         kernel_path=KERNEL if case.kernel else None,
         ramdisk_path=RAMDISK if case.kernel else None)

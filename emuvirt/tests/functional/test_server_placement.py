@@ -110,3 +110,19 @@ class TestServerClaims(ClaimsTestCase):
                      'hw_video_model=vga')
         self.assertEqual([], [r for r in self.placement.requests
                               if '/allocations/' in r[1]])
+
+    def test_mipsel_with_two_vcpus_claims_nothing(self):
+        # malta's CPU has no SMP: refused in the plan, before the claim.
+        err = self.refused('create', 'g1', '--kernel', self.kernel,
+                           '--property', 'hw_emulation_architecture=mipsel',
+                           '--flavor', 'vcpus=2')
+        self.assertEqual(
+            "emuvirt: error: Flavor vcpus=2: mipsel guests take at most 1 "
+            "(malta's 24Kf CPU has no SMP; a guest with more vCPUs never "
+            "boots)\n", err)
+        self.assertNothingLeft()
+        self.assertEqual([], [r for r in self.placement.requests
+                              if '/allocations/' in r[1]])
+        self.ok('create', 'g1', '--kernel', self.kernel, '--property',
+                'hw_emulation_architecture=mipsel', '--flavor', 'vcpus=1')
+        self.assertEqual(1, self.usages()['VCPU'])

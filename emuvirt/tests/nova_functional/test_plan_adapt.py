@@ -30,6 +30,7 @@ from emuvirt.objects import flavor as flavor_obj
 from emuvirt.objects import image_meta as emu_image_meta
 from emuvirt.objects import instance as instance_obj
 from emuvirt.tests.fixtures import fakelibvirt
+from emuvirt.tests.fixtures import flavors
 from emuvirt.tests.functional import golden
 from emuvirt.virt import emulation
 
@@ -130,8 +131,13 @@ class PlanTestCase(testtools.TestCase):
         self.host = nova_host.NovaHost(
             _NovaHostStub(self.libvirt.connection))
 
-    def plan(self, direct_kernel=False, secure_boot=False, vcpus=2,
+    def plan(self, direct_kernel=False, secure_boot=False, vcpus=None,
              **props):
+        """``vcpus`` None: 2, or the most the guest arch takes."""
+        if vcpus is None:
+            vcpus = flavors.vcpus(props.get('hw_emulation_architecture') or
+                                  props.get('hw_architecture') or
+                                  self.host_arch)
         return plan_mod.plan(self.host, CONF, nova_props(props),
                              direct_kernel, secure_boot=secure_boot,
                              vcpus=vcpus)
@@ -151,8 +157,12 @@ class TestSameAnswerAsStandalone(PlanTestCase):
                  'guest_agent', 'serial_ports', 'boot_menu', 'gic_version',
                  'pcie_ports', 'tb_cache_mib', 'boot_loader')
 
-    def _standalone(self, props, kernel, vcpus=2):
+    def _standalone(self, props, kernel, vcpus=None):
         emu_conf.CONF.set_override('virt_type', 'kvm', group='libvirt')
+        if vcpus is None:
+            vcpus = flavors.vcpus(props.get('hw_emulation_architecture') or
+                                  props.get('hw_architecture') or
+                                  self.host_arch)
         drv = emulation.EmuVirtDriver()
         inst = instance_obj.Instance(
             uuid=UUID, name='instance-1',
@@ -174,7 +184,7 @@ class TestSameAnswerAsStandalone(PlanTestCase):
         self.flags.config(enabled=console == 'vnc', group='vnc')
         self.flags.config(enabled=console == 'spice', group='spice')
 
-    def _compare(self, props, kernel=False, vcpus=2):
+    def _compare(self, props, kernel=False, vcpus=None):
         self.flags.config(virt_type='kvm', group='libvirt')
         self._graphics_alike(props)
         ours = self.plan(direct_kernel=kernel, vcpus=vcpus, **props)
@@ -184,7 +194,7 @@ class TestSameAnswerAsStandalone(PlanTestCase):
             {d: getattr(theirs, d) for d in self.DECISIONS},
             {d: getattr(ours, d) for d in self.DECISIONS}, props)
 
-    def _refusals(self, props, kernel=False, vcpus=2):
+    def _refusals(self, props, kernel=False, vcpus=None):
         """Both refuse, with the same message."""
         self.flags.config(virt_type='kvm', group='libvirt')
         self._graphics_alike(props)
@@ -240,6 +250,16 @@ class TestSameAnswerAsStandalone(PlanTestCase):
 
     def test_direct_kernel_boot(self):
         self._compare({'hw_emulation_architecture': 'aarch64'}, kernel=True)
+
+    def test_mipsel_vcpus_refused_alike(self):
+        # malta's 24Kf has no SMP: one vCPU, in both flavours.
+        props = {'hw_emulation_architecture': 'mipsel'}
+        self._compare(props, kernel=True, vcpus=1)
+        for vcpus in (2, 16):
+            msg = self._refusals(props, kernel=True, vcpus=vcpus)
+            self.assertTrue(msg.startswith(
+                'Flavor vcpus=%d: mipsel guests take at most 1 (' % vcpus),
+                msg)
 
     def test_native_guest(self):
         self._compare({})

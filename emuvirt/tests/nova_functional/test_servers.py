@@ -129,6 +129,21 @@ class EmuvirtForeignServersTest(base.NovaHostDataTestCase):
         for connection in self.connections.values():
             self.assertNotIn(server['id'], connection.defined_xml)
 
+    def test_mipsel_with_two_vcpus_refused(self):
+        # malta's CPU has no SMP: the build fails naming the flavor's vcpus
+        # (the standalone flavour's words), and no domain is defined.
+        host = self.start_host(driver='emuvirt')
+        self.flavor_id = self._create_flavor(
+            name='emu.dual', memory_mb=512, vcpu=2, disk=1)
+        server = self.boot_arch('mipsel', expected_state='ERROR')
+        self.assertIn(
+            "Flavor vcpus=2: mipsel guests take at most 1 (malta's 24Kf "
+            "CPU has no SMP", self.fault_message(server))
+        for connection in self.connections.values():
+            self.assertNotIn(server['id'], connection.defined_xml)
+        self.assertEqual(0, self._get_provider_usages(
+            self.compute_rp_uuids[host])['VCPU'])
+
     def test_x86_64_on_aarch64(self):
         tree = self._boot('x86_64', host_arch='aarch64')
         machine = _machine(tree)

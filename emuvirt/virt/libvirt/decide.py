@@ -215,21 +215,28 @@ def flavor_fit(vcpus, memory_mib, profile, machine, domcaps,
 
     vCPUs: at most what the domain capabilities say for the machine
     (``<vcpu max>``), the capabilities' ``maxCpus`` and the profile's
-    ``max_vcpus``. RAM: at most the profile's ``max_memory_mib`` and,
-    when given, the host's memory (QEMU cannot allocate more).
+    ``max_vcpus`` (with its ``max_vcpus_reason``); the refusal names the
+    tightest. RAM: at most the profile's ``max_memory_mib`` and, when
+    given, the host's memory (QEMU cannot allocate more).
 
     :raises: FlavorNotSupported naming the flavor key.
     """
     found = guest_caps.get_machine(machine) if guest_caps else None
     board = 'the %s machine %s takes' % (profile.arch, machine)
-    limits = ((domcaps.max_vcpus, board),
-              (found.maxcpus if found is not None else None, board),
-              (profile.max_vcpus, '%s guests take' % profile.arch))
-    for limit, what in limits:
-        if limit and vcpus > limit:
-            raise exception.FlavorNotSupported(
-                key='vcpus', value=vcpus,
-                reason='%s at most %d' % (what, limit))
+    limits = ((domcaps.max_vcpus, board, None),
+              (found.maxcpus if found is not None else None, board, None),
+              (profile.max_vcpus, '%s guests take' % profile.arch,
+               profile.max_vcpus_reason))
+    # The tightest bound: the one the flavor has to fit.
+    exceeded = sorted((entry for entry in limits
+                       if entry[0] and vcpus > entry[0]),
+                      key=lambda entry: entry[0])
+    if exceeded:
+        limit, what, why = exceeded[0]
+        raise exception.FlavorNotSupported(
+            key='vcpus', value=vcpus,
+            reason='%s at most %d%s' % (what, limit,
+                                        ' (%s)' % why if why else ''))
     if profile.max_memory_mib and memory_mib > profile.max_memory_mib:
         raise exception.FlavorNotSupported(
             key='ram', value=memory_mib,

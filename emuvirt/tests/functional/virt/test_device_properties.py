@@ -52,7 +52,7 @@ class DevicePropertyTestCase(test_base.FunctionalTestCase):
         if not os.path.exists(SCHEMA):
             self.require('libvirt domain schema %s' % SCHEMA)
 
-    def _case(self, arch, props, flavor='vcpus=2,ram=1024,disk=10'):
+    def _case(self, arch, props, flavor=None):
         # The golden cases' own way to make a guest: a disk image, or a
         # kernel on malta, which has no firmware to boot a disk.
         if arch != 'x86_64':
@@ -62,7 +62,7 @@ class DevicePropertyTestCase(test_base.FunctionalTestCase):
                            image=None if kernel else golden.IMAGE,
                            flavor=flavor)
 
-    def xml(self, arch, flavor='vcpus=2,ram=1024,disk=10', **props):
+    def xml(self, arch, flavor=None, **props):
         """The domain XML, checked against libvirt's schema."""
         instance, image_meta = golden.make_instance(
             self._case(arch, props, flavor))
@@ -73,7 +73,7 @@ class DevicePropertyTestCase(test_base.FunctionalTestCase):
             arch, props, schema.error_log))
         return dom
 
-    def refused(self, name, arch, flavor='vcpus=2,ram=1024,disk=10',
+    def refused(self, name, arch, flavor=None,
                 error=exception.InvalidImageProperty, **props):
         """The one-line refusal, naming ``name``."""
         instance, image_meta = golden.make_instance(

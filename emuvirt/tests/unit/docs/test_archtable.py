@@ -81,6 +81,20 @@ class TestBuildFromProfiles(testtools.TestCase):
                 'PCIe root ports when [libvirt]num_pcie_ports = 0'):
             self.assertEqual((str(prof.default_pcie_ports),), cell.values)
 
+    def test_most_vcpus_with_the_reason(self):
+        for arch, prof, cell in self.cells(
+                'Most vCPUs (and what the machine offers)'):
+            if prof.max_vcpus is None:
+                self.assertEqual((), cell.values, arch)
+                self.assertEqual('what the machine offers', cell.note)
+            else:
+                self.assertEqual((str(prof.max_vcpus),), cell.values, arch)
+                self.assertEqual(prof.max_vcpus_reason, cell.note, arch)
+        mipsel = self.table.cell('Most vCPUs (and what the machine offers)',
+                                 'mipsel')
+        self.assertEqual(('1',), mipsel.values)
+        self.assertIn('no SMP', mipsel.note)
+
     def test_firmware(self):
         for arch, prof, cell in self.cells('Firmware'):
             self.assertEqual((prof.firmware,), cell.values, arch)

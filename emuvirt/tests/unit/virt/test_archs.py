@@ -213,6 +213,15 @@ class TestProfileValues(testtools.TestCase):
     def test_no_cpu_element_for_mipsel(self):
         self.assertFalse(archs.get_profile('mipsel').cpu_element)
 
+    def test_vcpu_bounds_say_why(self):
+        # mipsel: malta's 24Kf has no SMP; x86_64: no IOMMU past 255.
+        bounds = {a: p.max_vcpus for a, p in archs.PROFILES.items()
+                  if p.max_vcpus is not None}
+        self.assertEqual({'mipsel': 1, 'x86_64': 255}, bounds)
+        for arch, prof in archs.PROFILES.items():
+            self.assertEqual(prof.max_vcpus is None,
+                             prof.max_vcpus_reason is None, arch)
+
     def test_riscv64_never_maximum(self):
         self.assertFalse(archs.get_profile('riscv64').tcg_cpu_maximum)
 

@@ -272,12 +272,13 @@ class TestFlavorFit(testtools.TestCase):
 
     def test_within_bounds(self):
         self._fit(512, 4096)
-        self._fit(16, 2048, 'mipsel')
+        self._fit(1, 2048, 'mipsel')
         self._fit(255, arch='x86_64')
 
     def test_vcpus_beyond_the_machine(self):
         for arch, vcpus, most in (('aarch64', 513, 512),
-                                  ('mipsel', 17, 16),
+                                  ('mipsel', 2, 1),
+                                  ('mipsel', 17, 1),
                                   ('s390x', 249, 248),
                                   ('x86_64', 256, 255)):
             e = self.assertRaises(exception.FlavorNotSupported, self._fit,
@@ -285,6 +286,23 @@ class TestFlavorFit(testtools.TestCase):
             self.assertTrue(str(e).startswith('Flavor vcpus=%d: ' % vcpus),
                             e)
             self.assertIn('at most %d' % most, str(e))
+            self.assertNotIn('\n', str(e))
+
+    def test_mipsel_one_vcpu_says_why(self):
+        # The domain capabilities offer 16 on malta; the profile's bound
+        # is the tighter one, and the refusal says why it is there.
+        self.assertEqual(16, domcaps('mipsel').max_vcpus)
+        e = self.assertRaises(exception.FlavorNotSupported, self._fit, 2,
+                              arch='mipsel')
+        self.assertEqual(
+            "Flavor vcpus=2: mipsel guests take at most 1 (malta's 24Kf "
+            "CPU has no SMP; a guest with more vCPUs never boots)", str(e))
+
+    def test_tightest_bound_is_named(self):
+        e = self.assertRaises(exception.FlavorNotSupported, self._fit,
+                              300, arch='x86_64')
+        self.assertIn('x86_64 guests take at most 255 (more need an IOMMU',
+                      str(e))
 
     def test_ram_beyond_the_board_or_host(self):
         e = self.assertRaises(exception.FlavorNotSupported, self._fit,

@@ -17,6 +17,7 @@ from emuvirt.objects import flavor as flavor_obj
 from emuvirt.objects import image_meta as image_meta_obj
 from emuvirt.objects import instance as instance_obj
 from emuvirt.tests.fixtures import fakelibvirt
+from emuvirt.tests.fixtures import flavors
 from emuvirt.virt.libvirt import config as vconfig
 from emuvirt.virt.libvirt import driver as libvirt_driver
 from emuvirt.virt.libvirt import guest_config
@@ -56,17 +57,23 @@ class DriverTestCase(testtools.TestCase):
 
     @staticmethod
     def make_instance(props=None, image=IMAGE, disk_format='qcow2',
-                      kernel=None, flavor='vcpus=2,ram=1024,disk=10'):
+                      kernel=None, flavor=None):
         """An instance and its image.
 
         ``kernel`` None: a kernel only for mipsel, which boots nothing
-        without one.
+        without one. ``flavor`` None: 2 vCPUs (1 on mipsel, which takes
+        no more), 1024 MiB, 10 GiB.
         """
+        props = props or {}
         if kernel is None:
-            kernel = 'mipsel' in ((props or {}).get(name) for name in (
+            kernel = 'mipsel' in (props.get(name) for name in (
                 'hw_emulation_architecture', 'hw_architecture'))
+        arch = (props.get('hw_emulation_architecture') or
+                props.get('hw_architecture'))
+        if flavor is None:
+            flavor = flavors.flavor(arch)
         image_meta = image_meta_obj.ImageMeta.from_dict(
-            {'properties': props or {}, 'disk_format': disk_format},
+            {'properties': props, 'disk_format': disk_format},
             strict=True)
         instance = instance_obj.Instance.new(
             uuid=UUID, name='guest1',
