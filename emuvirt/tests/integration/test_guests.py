@@ -22,6 +22,7 @@ from lxml import etree
 from oslo_config import fixture as config_fixture
 
 from emuvirt import conf
+from emuvirt import exception
 from emuvirt.objects import flavor as flavor_obj
 from emuvirt.objects import image_meta as image_meta_obj
 from emuvirt.objects import instance as instance_obj
@@ -134,6 +135,27 @@ class TestBootEachArch(GuestTestCase):
     def test_mipsel(self):
         # The malta kernel calls itself "mips".
         self.boot_kernel('mipsel')
+
+    def test_mipsel_two_vcpus_refused(self):
+        # The daemon takes 2 vCPUs on malta, but its 24Kf has no SMP and
+        # such a guest hung with an empty console: refused, nothing left.
+        self.require_emulator('mipsel')
+        image = self.guest_image('mipsel')
+        self.assertGreater(self.drv.host.get_domain_capabilities(
+            'mipsel', 'malta', 'qemu').max_vcpus, 1)
+        image_meta = image_meta_obj.ImageMeta.from_dict(
+            {'properties': {'hw_emulation_architecture': 'mipsel',
+                            'os_command_line': image.cmdline}}, strict=True)
+        inst = instance_obj.Instance.new(
+            name=self.domain_name('mipsel'),
+            flavor=flavor_obj.Flavor.from_string('vcpus=2,ram=512'),
+            image_meta=image_meta, kernel_path=image.kernel,
+            ramdisk_path=image.initrd)
+        e = self.assertRaises(exception.FlavorNotSupported, self.drv.spawn,
+                              None, inst, image_meta, [], None, None)
+        self.assertTrue(str(e).startswith(
+            'Flavor vcpus=2: mipsel guests take at most 1 ('), e)
+        self.assertNothingLeft(inst)
 
     def test_riscv64(self):
         # A Debian 13 kernel: riscv64 is not a Debian 12 architecture.
