@@ -7,7 +7,8 @@ median time per guest. Cold calls (the first of a process: the host's
 capabilities, domain capabilities and firmware choice are read and
 parsed) are reported apart, as the median of --cold calls each made after
 the host's caches were dropped; warm calls use the driver's caches, as a
-running compute service does.
+running compute service does. Each time is given as wall time and as the
+process's CPU time, the figure to trust on a loaded machine.
 
 Usage: tools/bench/guest_xml.py [--rounds N] [--cold N]
 Targets: under 0.25 ms per guest warm (issue 2); under 0.5 ms cold
@@ -42,7 +43,19 @@ class _Harness:
             fixture.cleanUp()
 
 
+def _timed(call):
+    """(wall s, CPU s) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    call()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _medians(samples):
+    return tuple(statistics.median(s[i] for s in samples) for i in (0, 1))
+
+
 def bench_case(case, rounds, cold_rounds):
+    """((cold wall, cold CPU), (warm wall, warm CPU)) medians, seconds."""
     from emuvirt.tests.functional import test_base
     harness = _Harness()
     try:
@@ -52,18 +65,15 @@ def bench_case(case, rounds, cold_rounds):
         golden.render(harness, case)
         drv = harness.driver
         instance, image_meta = golden.make_instance(case)
+
+        def call():
+            drv.get_guest_xml(instance, image_meta)
         colds = []
         for _ in range(cold_rounds):
             drv.host.invalidate_caches()
-            start = time.perf_counter()
-            drv.get_guest_xml(instance, image_meta)
-            colds.append(time.perf_counter() - start)
-        times = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            drv.get_guest_xml(instance, image_meta)
-            times.append(time.perf_counter() - start)
-        return statistics.median(colds), statistics.median(times)
+            colds.append(_timed(call))
+        warms = [_timed(call) for _ in range(rounds)]
+        return _medians(colds), _medians(warms)
     finally:
         harness.cleanup()
 
@@ -74,21 +84,24 @@ def main(argv=None):
     parser.add_argument('--cold', type=int, default=50)
     args = parser.parse_args(argv)
     conf.CONF([], project='emuvirt')
-    print('%-34s %12s %14s' % ('case', 'cold (ms)', 'median (ms)'))
-    medians, colds = [], []
+    row = '%-42s %9s %9s %9s %9s'
+    print(row % ('', 'cold', '', 'warm', ''))
+    print(row % ('case (ms)', 'wall', 'CPU', 'wall', 'CPU'))
+    colds, warms = [], []
     for case in golden.CASES:
-        cold, median = bench_case(case, args.rounds, args.cold)
-        medians.append(median)
+        cold, warm = bench_case(case, args.rounds, args.cold)
         colds.append(cold)
-        print('%-34s %12.3f %14.4f' % (case.name, cold * 1e3, median * 1e3))
-    overall = statistics.median(medians) * 1e3
-    overall_cold = statistics.median(colds) * 1e3
-    print('%-34s %12.3f %14.4f' % ('median over cases', overall_cold,
-                                   overall))
-    print('target: < 0.25 ms per guest: %s' % (
-        'met' if overall < 0.25 else 'NOT met'))
-    print('target: < 0.5 ms per cold guest: %s' % (
-        'met' if overall_cold < 0.5 else 'NOT met'))
+        warms.append(warm)
+        print(row % ((case.name,) + tuple(
+            '%.4f' % (t * 1e3) for t in cold + warm)))
+    cold, warm = _medians(colds), _medians(warms)
+    print(row % (('median over cases',) + tuple(
+        '%.4f' % (t * 1e3) for t in cold + warm)))
+    for what, target, (wall, cpu) in (('guest', 0.25e-3, warm),
+                                      ('cold guest', 0.5e-3, cold)):
+        print('target: < %.2f ms per %s: %s (CPU), %s (wall)' % (
+            target * 1e3, what, 'met' if cpu < target else 'NOT met',
+            'met' if wall < target else 'NOT met'))
     return 0
 
 

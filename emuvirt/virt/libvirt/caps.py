@@ -14,6 +14,12 @@ This module turns both into small dataclasses so the rest of emuvirt never
 looks at raw XML. Parsing is pure: no libvirt connection is needed, which
 keeps it testable against the data files under ``emuvirt/tests/data``.
 Architecture names are canonicalised on the way in.
+
+Parsing is also lazy where a guest reads little of a document: a guest
+arch's machine types and each part of the domain capabilities (its OS,
+CPU, each device, its features) are read into their fields the first
+time one of those fields is used (see :class:`_Deferred`); a machine
+looked up by name is found without reading the others.
 """
 
 import dataclasses
@@ -23,7 +29,6 @@ import typing as ty
 from lxml import etree
 
 from emuvirt import architecture
-from emuvirt import exception
 
 
 def canonical_arch(name):
@@ -35,10 +40,10 @@ def canonical_arch(name):
     """
     if name is None:
         return None
-    try:
-        return architecture.canonicalize(name)
-    except exception.InvalidArchitectureName:
-        return name.strip().lower()
+    # What architecture.canonicalize returns for a known name, without
+    # raising (and building a message) for the others.
+    name = name.strip().lower()
+    return architecture.ALIASES.get(name, name)
 
 
 def _parse(xml):
@@ -78,6 +83,79 @@ def _enum(node, name):
     return ()
 
 
+class _Deferred(object):
+    """Dataclass fields read from the document when first used.
+
+    An object built by its constructor holds every field, as any
+    dataclass. The parse functions below build some with groups of fields
+    left out (:meth:`_deferred`): the first read of such a field runs its
+    group's parser on the element kept for it and stores the group's
+    values, so a guest pays only for the parts of a document its
+    decisions read. Equality, ``repr`` and ``dataclasses.replace`` read
+    every field, and so fill in all of them.
+
+    A subclass lists its deferred fields with :func:`_defer`.
+    """
+
+    _DEFERRED = {}      # field name -> parser(element) -> {field: value}
+
+    @classmethod
+    def _deferred(cls, element, **fields):
+        """An object with ``fields`` set and the deferred ones to come.
+
+        ``fields`` must name every field that is not deferred.
+        """
+        obj = cls.__new__(cls)
+        obj.__dict__.update(fields)
+        obj.__dict__['_pending'] = (element, set(cls._DEFERRED.values()))
+        return obj
+
+    def _unread(self, name):
+        """The element field ``name`` will be read from, if not read yet."""
+        pending = self.__dict__.get('_pending')
+        if pending is None or name in self.__dict__:
+            return None
+        return pending[0]
+
+    def __getattr__(self, name):
+        # Only called when the usual lookup failed: a deferred field not
+        # read yet, or no such attribute.
+        parse = type(self)._DEFERRED.get(name)
+        pending = self.__dict__.get('_pending')
+        if parse is not None and pending is not None:
+            element, parsers = pending
+            if parse in parsers:
+                values = parse(element)
+                self.__dict__.update(values)
+                parsers.discard(parse)
+                if not parsers:
+                    # Everything read: the element is no longer needed.
+                    self.__dict__.pop('_pending', None)
+                return values[name]
+        if parse is not None and name in self.__dict__:
+            # Another thread has just read the group.
+            return self.__dict__[name]
+        raise AttributeError('%r object has no attribute %r'
+                             % (type(self).__name__, name))
+
+
+def _defer(cls, *groups):
+    """Make ``groups`` of ``cls``'s fields deferrable.
+
+    :param groups: (parser, field names) pairs; ``parser(element)``
+        returns {field: value} for those fields.
+    """
+    cls._DEFERRED = {name: parser for parser, names in groups
+                     for name in names}
+    for name in cls._DEFERRED:
+        # The dataclass keeps simple defaults as class attributes, which
+        # would answer for a field not read yet (its __init__ holds the
+        # defaults itself).
+        if name in vars(cls):
+            delattr(cls, name)
+    return cls
+
+
 # --------------------------------------------------------------------------
 # virConnectGetCapabilities
 # --------------------------------------------------------------------------
@@ -114,8 +192,13 @@ class Machine(ty.NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class GuestCaps:
-    """What libvirt offers for one guest architecture and OS type."""
+class GuestCaps(_Deferred):
+    """What libvirt offers for one guest architecture and OS type.
+
+    Parsed from a document, its ``machines`` are read on first use;
+    :meth:`get_machine` (and so :meth:`resolve_machine`) finds one name
+    without reading the others.
+    """
 
     os_type: str
     arch: str
@@ -131,6 +214,13 @@ class GuestCaps:
         return [m.name for m in self.machines]
 
     def get_machine(self, name):
+        arch = self._unread('machines')
+        if arch is not None:
+            # A plan asks for the same one or two names several times.
+            found = self.__dict__.setdefault('_found', {})
+            if name not in found:
+                found[name] = _find_machine(arch, name)
+            return found[name]
         for machine in self.machines:
             if machine.name == name:
                 return machine
@@ -196,6 +286,15 @@ def _parse_host_cpu(host):
                    features=features)
 
 
+def _machine(node, name):
+    get = node.get
+    maxcpus = get('maxCpus')
+    return Machine(name, get('canonical'),
+                   int(maxcpus) if maxcpus and maxcpus.isdigit()
+                   else _int(maxcpus),
+                   get('deprecated') == 'yes')
+
+
 def _parse_machines(arch):
     # The longest loop of the parse (over a hundred machines on some
     # arches), hence plain.
@@ -204,36 +303,43 @@ def _parse_machines(arch):
     for machine in arch.iterfind('machine'):
         name = machine.text
         if name:
-            get = machine.get
-            maxcpus = get('maxCpus')
-            append(Machine(name.strip(), get('canonical'),
-                           int(maxcpus) if maxcpus and maxcpus.isdigit()
-                           else _int(maxcpus),
-                           get('deprecated') == 'yes'))
-    return tuple(machines)
+            append(_machine(machine, name.strip()))
+    return {'machines': tuple(machines)}
+
+
+def _find_machine(arch, name):
+    """The first of an ``<arch>``'s machines called ``name``, or None."""
+    for machine in arch.iterfind('machine'):
+        text = machine.text
+        if text and text.strip() == name:
+            return _machine(machine, name)
+    return None
+
+
+_defer(GuestCaps, (_parse_machines, ('machines',)))
 
 
 def _parse_guest(node):
     arch = node.find('arch')
-    machines = _parse_machines(arch)
     domain_types = {d.get('type'): _text(d, 'emulator')
                     for d in arch.findall('domain')}
-    return GuestCaps(os_type=_text(node, 'os_type'),
-                     arch=canonical_arch(arch.get('name')),
-                     wordsize=_int(_text(arch, 'wordsize')),
-                     emulator=_text(arch, 'emulator'),
-                     machines=machines,
-                     domain_types=domain_types)
+    return GuestCaps._deferred(
+        arch, os_type=_text(node, 'os_type'),
+        arch=canonical_arch(arch.get('name')),
+        wordsize=_int(_text(arch, 'wordsize')),
+        emulator=_text(arch, 'emulator'),
+        domain_types=domain_types)
 
 
 # A guest needs the host CPU and its own arch's <guest> of a capabilities
 # document, some 24 <guest> elements and hundreds of machines long.
 # libvirt writes each top-level element as a plain <host>...</host> or
 # <guest>...</guest> (no attributes, none nested) and each guest's arch as
-# <arch name='...'>, so the text is cut at those tags and only the pieces
-# needed are parsed (each piece is a well-formed document). Text not laid
-# out so is parsed whole.
-_ARCH_NAME_RE = re.compile(r"""<arch\s+name=(['"])(.*?)\1""")
+# <arch name='...'> right after its <os_type>, so the text is cut at
+# those tags and only the pieces needed are parsed (each piece is a
+# well-formed document). Text not laid out so is parsed whole.
+_GUEST_HEAD_RE = re.compile(
+    r"""<guest>\s*<os_type>[^<]*</os_type>\s*<arch\s+name=(['"])([^'"<]*)\1""")
 
 
 def _as_text(xml):
@@ -256,20 +362,24 @@ def _guest_elements(xml, arch):
     """The ``<guest>`` elements that may be ``arch``'s (maybe others)."""
     text = _as_text(xml)
     if text is not None:
-        guests = text.count('<guest')
-        names = list(_ARCH_NAME_RE.finditer(text))
-        if guests == text.count('<guest>') == len(names):
-            pieces = []
-            for match in names:
-                if canonical_arch(match.group(2)) != arch:
-                    continue
-                start = text.rfind('<guest>', 0, match.start())
-                end = text.find('</guest>', match.end())
-                if start < 0 or end < 0:
-                    break
-                pieces.append(text[start:end + len('</guest>')])
-            else:
-                return [etree.fromstring(p) for p in pieces]
+        # The names canonical_arch turns into arch, compared inline.
+        spellings = {arch}.union(alias for alias, name
+                                 in architecture.ALIASES.items()
+                                 if name == arch)
+        # One pass: from each <guest to its </guest>, then to the next.
+        pieces = []
+        start = text.find('<guest')
+        while start >= 0:
+            head = _GUEST_HEAD_RE.match(text, start)
+            end = text.find('</guest>', head.end()) if head else -1
+            if end < 0:
+                break
+            end += len('</guest>')
+            if head.group(2).strip().lower() in spellings:
+                pieces.append(text[start:end])
+            start = text.find('<guest', end)
+        else:
+            return [etree.fromstring(p) for p in pieces]
     return _parse(xml).findall('guest')
 
 
@@ -278,17 +388,19 @@ def parse_host_cpu(xml):
     return _parse_host_cpu(_host_element(xml))
 
 
-# libvirt's <host> starts <uuid>...</uuid> <cpu> <arch>NAME</arch>.
+# libvirt's document starts <capabilities> <host> <uuid>...</uuid> <cpu>
+# <arch>NAME</arch>: the first <host>'s first <cpu>'s first <arch>.
 _HOST_ARCH_RE = re.compile(
-    r'<host>\s*(?:<uuid>[^<]*</uuid>\s*)?<cpu>\s*<arch>([^<]*)</arch>')
+    r'\s*(?:<\?xml[^>]*\?>\s*)?<capabilities>\s*<host>\s*'
+    r'(?:<uuid>[^<]*</uuid>\s*)?<cpu>\s*<arch>([^<]*)</arch>')
 
 
 def parse_host_arch(xml):
     """The canonical host arch of a ``<capabilities>`` document alone."""
     text = _as_text(xml)
-    match = _HOST_ARCH_RE.search(text) if text is not None else None
-    if match is not None and text.count('<host') == 1:
-        return canonical_arch(match.group(1).strip())
+    match = _HOST_ARCH_RE.match(text) if text is not None else None
+    if match is not None:
+        return canonical_arch(match.group(1))
     host = _host_element(xml)
     return canonical_arch(_text(host, 'cpu/arch') if host is not None
                           else None)
@@ -352,8 +464,13 @@ class CPUModel(ty.NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class DomainCapabilities:
-    """What one (emulator, arch, machine, virt type) combination accepts."""
+class DomainCapabilities(_Deferred):
+    """What one (emulator, arch, machine, virt type) combination accepts.
+
+    Parsed from a document, only the emulator, domain type, machine, arch
+    and vCPU limit are read at once; the OS (firmware, loader), CPU, each
+    device's and the features' fields are read on first use.
+    """
 
     path: ty.Optional[str]
     domain_type: str
@@ -430,16 +547,22 @@ class DomainCapabilities:
         """
         if not self.cpu_custom:
             return False
-        for model in self.cpu_models:
-            if model.name == name:
-                return include_unusable or model.usable != 'no'
-        return False
+        root = self._unread('cpu_models')
+        if root is not None:
+            # One name, looked up without reading the whole list.
+            model = _find_cpu_model(root, name)
+        else:
+            model = next((m for m in self.cpu_models if m.name == name),
+                         None)
+        return model is not None and (include_unusable or
+                                      model.usable != 'no')
 
     def supports_feature(self, name):
         return self.features.get(name, False)
 
 
-def _parse_os(os_node):
+def _parse_os(root):
+    os_node = root.find('os')
     loader = os_node.find('loader') if os_node is not None else None
     return dict(
         firmware=_enum(os_node, 'firmware'),
@@ -453,74 +576,110 @@ def _parse_os(os_node):
     )
 
 
-def _parse_cpu(cpu):
-    modes = {m.get('name'): m for m in (cpu.findall('mode')
-                                        if cpu is not None else ())}
+def _cpu_modes(root):
+    cpu = root.find('cpu')
+    return {m.get('name'): m for m in (cpu.findall('mode')
+                                       if cpu is not None else ())}
+
+
+def _parse_cpu_modes(root):
+    modes = _cpu_modes(root)
     host_model = modes.get('host-model')
-    custom = modes.get('custom')
-    models = ()
-    if _supported(custom):
-        models = tuple(CPUModel(m.text.strip(), m.get('usable', 'unknown'))
-                       for m in custom.findall('model') if m.text)
     return dict(
         cpu_host_passthrough=_supported(modes.get('host-passthrough')),
         cpu_maximum=_supported(modes.get('maximum')),
         cpu_host_model=_supported(host_model),
         cpu_host_model_name=(_text(host_model, 'model')
                              if _supported(host_model) else None),
-        cpu_custom=_supported(custom),
-        cpu_models=models,
+        cpu_custom=_supported(modes.get('custom')),
     )
 
 
-def _device(devices, name):
-    if devices is None:
-        return None
-    node = devices.find(name)
-    return node if _supported(node) else None
+def _custom_models(root):
+    """The ``<model>`` elements of a supported custom CPU mode."""
+    custom = _cpu_modes(root).get('custom')
+    return custom.iterfind('model') if _supported(custom) else ()
 
 
-def _parse_devices(devices):
-    disk = _device(devices, 'disk')
-    inp = _device(devices, 'input')
-    rng = _device(devices, 'rng')
-    return dict(
-        disk_buses=_enum(disk, 'bus'),
-        disk_devices=_enum(disk, 'diskDevice'),
-        graphics_types=_enum(_device(devices, 'graphics'), 'type'),
-        video_models=_enum(_device(devices, 'video'), 'modelType'),
-        input_types=_enum(inp, 'type'),
-        input_buses=_enum(inp, 'bus'),
-        rng_models=_enum(rng, 'model'),
-        rng_backends=_enum(rng, 'backendModel'),
-        channel_types=_enum(_device(devices, 'channel'), 'type'),
-    )
+def _parse_cpu_models(root):
+    return dict(cpu_models=tuple(
+        CPUModel(m.text.strip(), m.get('usable', 'unknown'))
+        for m in _custom_models(root) if m.text))
 
 
-def _parse_features(features):
-    if features is None:
-        return dict(features={}, gic_versions=())
-    gic = features.find('gic')
-    return dict(
-        features={f.tag: _supported(f) for f in features
-                  if isinstance(f.tag, str)},
-        gic_versions=_enum(gic, 'version') if _supported(gic) else (),
-    )
+def _find_cpu_model(root, name):
+    """The first custom CPU model called ``name``, or None."""
+    for model in _custom_models(root):
+        text = model.text
+        if text and text.strip() == name:
+            return CPUModel(name, model.get('usable', 'unknown'))
+    return None
+
+
+def _child(root, parent, name):
+    """``root``'s first ``parent``'s first ``name`` child, or None."""
+    node = root.find(parent)
+    return node.find(name) if node is not None else None
+
+
+def _device_parser(name, **fields):
+    """A parser of one ``<devices>`` child: {field: enum name}."""
+    def parse(root):
+        node = _child(root, 'devices', name)
+        if not _supported(node):
+            node = None
+        return {field: _enum(node, enum) for field, enum in fields.items()}
+    parse.__name__ = '_parse_%s' % name
+    return parse
+
+
+def _parse_features(root):
+    features = root.find('features')
+    return dict(features={f.tag: _supported(f) for f in features
+                          if isinstance(f.tag, str)}
+                if features is not None else {})
+
+
+def _parse_gic(root):
+    gic = _child(root, 'features', 'gic')
+    return dict(gic_versions=_enum(gic, 'version') if _supported(gic)
+                else ())
+
+
+_DOMCAPS_GROUPS = (
+    (_parse_os, ('firmware', 'loader_supported', 'loader_values',
+                 'loader_types', 'loader_secure')),
+    (_parse_cpu_modes, ('cpu_host_passthrough', 'cpu_maximum',
+                        'cpu_host_model', 'cpu_host_model_name',
+                        'cpu_custom')),
+    (_parse_cpu_models, ('cpu_models',)),
+    (_device_parser('disk', disk_buses='bus', disk_devices='diskDevice'),
+     ('disk_buses', 'disk_devices')),
+    (_device_parser('graphics', graphics_types='type'),
+     ('graphics_types',)),
+    (_device_parser('video', video_models='modelType'), ('video_models',)),
+    (_device_parser('input', input_types='type', input_buses='bus'),
+     ('input_types', 'input_buses')),
+    (_device_parser('rng', rng_models='model', rng_backends='backendModel'),
+     ('rng_models', 'rng_backends')),
+    (_device_parser('channel', channel_types='type'), ('channel_types',)),
+    (_parse_features, ('features',)),
+    (_parse_gic, ('gic_versions',)),
+)
+_defer(DomainCapabilities, *_DOMCAPS_GROUPS)
 
 
 def parse_domain_capabilities(xml):
-    """Parse a ``<domainCapabilities>`` document."""
+    """Parse a ``<domainCapabilities>`` document.
+
+    The parts past the vCPU limit are read when first used.
+    """
     root = _parse(xml)
     vcpu = root.find('vcpu')
-    kwargs = dict(
+    return DomainCapabilities._deferred(
+        root,
         path=_text(root, 'path'),
         domain_type=_text(root, 'domain'),
         machine=_text(root, 'machine'),
         arch=canonical_arch(_text(root, 'arch')),
-        max_vcpus=_int(vcpu.get('max')) if vcpu is not None else None,
-    )
-    kwargs.update(_parse_os(root.find('os')))
-    kwargs.update(_parse_cpu(root.find('cpu')))
-    kwargs.update(_parse_devices(root.find('devices')))
-    kwargs.update(_parse_features(root.find('features')))
-    return DomainCapabilities(**kwargs)
+        max_vcpus=_int(vcpu.get('max')) if vcpu is not None else None)

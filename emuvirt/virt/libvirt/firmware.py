@@ -73,8 +73,8 @@ def installed(path):
     return os.path.isfile(path)
 
 
-def list_descriptors(descriptor_dirs=DESCRIPTOR_DIRS):
-    """Descriptor paths in priority order (by file name), masks applied."""
+def _descriptor_paths(descriptor_dirs):
+    """Descriptor paths in priority order (by file name), masks too."""
     chosen = {}
     for directory in descriptor_dirs:
         try:
@@ -84,15 +84,26 @@ def list_descriptors(descriptor_dirs=DESCRIPTOR_DIRS):
         for name in names:
             if name.endswith('.json') and name not in chosen:
                 chosen[name] = os.path.join(directory, name)
-    return [chosen[name] for name in sorted(chosen)
-            if os.path.getsize(chosen[name]) > 0]
+    return [chosen[name] for name in sorted(chosen)]
+
+
+def list_descriptors(descriptor_dirs=DESCRIPTOR_DIRS):
+    """Descriptor paths in priority order (by file name), masks applied."""
+    return [path for path in _descriptor_paths(descriptor_dirs)
+            if os.path.getsize(path) > 0]
 
 
 def load_descriptor(path):
-    """The parsed JSON descriptor, or None if it cannot be read."""
+    """The parsed JSON descriptor, or None if it cannot be read.
+
+    An empty file (a mask) is None too, without a warning.
+    """
     try:
-        with open(path) as f:
-            data = json.load(f)
+        with open(path, 'rb') as f:
+            text = f.read()
+        if not text:
+            return None
+        data = json.loads(text)
     except (OSError, ValueError) as e:
         LOG.warning('Ignoring firmware descriptor %s: %s', path, e)
         return None
@@ -141,7 +152,9 @@ def _firmware_from(descriptor, path, secure_boot):
 
 
 def _from_descriptors(arch, machines, secure_boot, descriptor_dirs, exists):
-    for path in list_descriptors(descriptor_dirs):
+    # Each file is read once, masks (empty files) included: a stat of
+    # every file first costs more than it saves.
+    for path in _descriptor_paths(descriptor_dirs):
         descriptor = load_descriptor(path)
         if descriptor is None or not _targets_match(descriptor, arch,
                                                     machines):

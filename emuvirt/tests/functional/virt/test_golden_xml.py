@@ -45,6 +45,26 @@ class TestGoldenXML(test_base.FunctionalTestCase):
                 invalid[case.name] = str(schema.error_log)
         self.assertEqual({}, invalid)
 
+    def test_a_guest_reads_only_what_its_decisions_use(self):
+        # The first guest of a process (the guest-xml command) pays for
+        # the parts of the host's documents it reads: its arch's machines
+        # are looked up by name, and the domain capabilities' firmware
+        # list, CPU model list, input devices and features stay unread.
+        case = golden.CASES[0]
+        self.assertEqual(('x86_64', {'hw_emulation_architecture':
+                                     'aarch64'}), (case.host, case.props))
+        golden.render(self, case)
+        host = self.driver.host
+        guest = host.get_guest_caps('aarch64')
+        domcaps = host.get_domain_capabilities('aarch64', 'virt', 'qemu')
+        unread = {name for name in ('machines', 'firmware', 'cpu_models',
+                                    'input_types', 'features')
+                  if name not in vars(guest) and name not in vars(domcaps)}
+        self.assertEqual({'machines', 'firmware', 'cpu_models',
+                          'input_types', 'features'}, unread)
+        self.assertEqual(host.get_capabilities().guest('aarch64').machines,
+                         guest.machines)
+
     def test_every_golden_file_is_a_case(self):
         names = {c.name + '.xml' for c in golden.CASES}
         self.assertEqual(names, set(os.listdir(golden.GOLDEN_DIR)))

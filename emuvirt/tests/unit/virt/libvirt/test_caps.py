@@ -1,7 +1,9 @@
 """Tests of capabilities and domain capabilities parsing."""
 
+import dataclasses
 import glob
 import os
+import threading
 
 import testtools
 
@@ -143,6 +145,80 @@ class TestOneGuestArch(testtools.TestCase):
             for name in ('virt-99.0', '', 'VIRT', 'virt-7', 'x86_64'):
                 self.assertFalse(caps.machine_offered(doc, name),
                                  '%s %s' % (form, name))
+
+
+class TestDeferredFields(testtools.TestCase):
+    """Parsed objects read their parts on first use, with the same values."""
+
+    def test_machines_read_on_first_use(self):
+        xml = _read('x86_64', 'capabilities.xml')
+        whole = caps.parse_capabilities(xml)
+        for arch in whole.guest_arches():
+            guest = caps.parse_guest_caps(xml, arch)
+            self.assertNotIn('machines', vars(guest), arch)
+            eager = whole.guest(arch).machines
+            for machine in eager + (caps.Machine('nonesuch'),):
+                self.assertEqual(
+                    whole.guest(arch).get_machine(machine.name),
+                    guest.get_machine(machine.name), machine)
+            # Looking machines up one by one read none of the others.
+            self.assertNotIn('machines', vars(guest), arch)
+            self.assertEqual(eager, guest.machines)
+            self.assertIn('machines', vars(guest))
+            self.assertEqual(dataclasses.replace(guest), guest)
+
+    def test_constructed_objects_hold_every_field(self):
+        guest = caps.GuestCaps('hvm', 'aarch64', 64, '/usr/bin/qemu',
+                               machines=(caps.Machine('virt'),))
+        self.assertEqual('virt', guest.resolve_machine('virt'))
+        self.assertEqual((), caps.GuestCaps('hvm', 'aarch64', 64,
+                                            None).machines)
+        domcaps = caps.DomainCapabilities(None, 'qemu', 'virt', 'aarch64')
+        self.assertEqual((), domcaps.cpu_models)
+        self.assertEqual({}, domcaps.features)
+        self.assertFalse(domcaps.cpu_model_offered('max'))
+        self.assertRaises(AttributeError, getattr, domcaps, 'nonesuch')
+
+    def test_domain_capabilities_groups(self):
+        for path in glob.glob(os.path.join(HOSTS, '*', 'domcaps', '*.xml')):
+            with open(path, 'rb') as f:
+                xml = f.read()
+            lazy = caps.parse_domain_capabilities(xml)
+            fields = [f.name for f in dataclasses.fields(lazy)]
+            unread = [n for n in fields if n not in vars(lazy)]
+            self.assertIn('cpu_models', unread)
+            self.assertIn('features', unread)
+            # One name at a time, as a plan asks, the list stays unread.
+            for model in caps.parse_domain_capabilities(xml).cpu_models:
+                self.assertEqual(
+                    lazy.cpu_custom and model.usable != 'no',
+                    lazy.cpu_model_offered(model.name), path)
+            self.assertFalse(lazy.cpu_model_offered('nonesuch'))
+            self.assertNotIn('cpu_models', vars(lazy))
+            self.assertTrue(lazy.supports_disk_bus('virtio'), path)
+            self.assertNotIn('features', vars(lazy))
+            # Everything read: the same object as an eager build.
+            eager = caps.DomainCapabilities(
+                **{n: getattr(caps.parse_domain_capabilities(xml), n)
+                   for n in fields})
+            self.assertEqual(eager, lazy, path)
+            self.assertTrue(all(n in vars(lazy) for n in fields))
+            self.assertNotIn('_pending', vars(lazy))
+
+    def test_threads_read_one_group_alike(self):
+        xml = _read('x86_64', 'domcaps', 'aarch64-virt-7.2-qemu.xml')
+        for _ in range(20):
+            lazy = caps.parse_domain_capabilities(xml)
+            seen = []
+            threads = [threading.Thread(
+                target=lambda: seen.append(lazy.cpu_models))
+                for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            self.assertEqual(4, len(seen))
+            self.assertEqual(1, len(set(seen)))
 
 
 class TestGuestCaps(testtools.TestCase):
