@@ -41,7 +41,8 @@ sys.stdout.write(data.decode())
 """
 
 
-class TestGuestAnswersOnTheNetwork(test_config_drive.CommandTestCase):
+class NetworkTestCase(test_config_drive.CommandTestCase):
+    """The daemon's NAT network: its namespace, and asking a guest there."""
 
     def setUp(self):
         super().setUp()
@@ -68,20 +69,6 @@ class TestGuestAnswersOnTheNetwork(test_config_drive.CommandTestCase):
                                  % proc.stderr.strip())
         return proc.stdout.strip()
 
-    def net_initrd(self, arch):
-        d = os.path.join(base.images_dir(), 'nova', arch)
-        try:
-            with open(os.path.join(d, 'image.json')) as f:
-                meta = json.load(f)
-        except (OSError, ValueError):
-            meta = {}
-        if 'address_marker' not in meta:
-            self.require_missing('the Nova test initramfs of %s with its '
-                                 'network responder (%s; run '
-                                 '"tools/nova-guest-images build %s")'
-                                 % (arch, d, arch))
-        return os.path.join(d, 'initrd.img'), meta['responder_port']
-
     def ask(self, ip, port):
         """What the guest's responder says, asked from the namespace."""
         proc = subprocess.run(
@@ -98,6 +85,23 @@ class TestGuestAnswersOnTheNetwork(test_config_drive.CommandTestCase):
             if found or time.monotonic() >= deadline:
                 return found
             time.sleep(1)
+
+
+class TestGuestAnswersOnTheNetwork(NetworkTestCase):
+
+    def net_initrd(self, arch):
+        d = os.path.join(base.images_dir(), 'nova', arch)
+        try:
+            with open(os.path.join(d, 'image.json')) as f:
+                meta = json.load(f)
+        except (OSError, ValueError):
+            meta = {}
+        if 'address_marker' not in meta:
+            self.require_missing('the Nova test initramfs of %s with its '
+                                 'network responder (%s; run '
+                                 '"tools/nova-guest-images build %s")'
+                                 % (arch, d, arch))
+        return os.path.join(d, 'initrd.img'), meta['responder_port']
 
     def reach(self, arch, **props):
         image = self.guest_image(arch)
