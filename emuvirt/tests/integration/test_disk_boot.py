@@ -118,11 +118,14 @@ class TestUsableGuestFromDisk(DiskTestCase, test_network.NetworkTestCase):
         self.host_name = 'emuvirt-it-disk-%s' % uuid_lib.uuid4().hex[:8]
         self.placement = faults.PlacementProcess(
             os.path.join(self.tmpdir, 'placement'))
+        t = time.monotonic()
         try:
             self.placement.start()
         except base.Missing as e:
             self.require_missing(str(e))
         self.addCleanup(self.placement.kill)
+        self.addDetail('seconds-placement-start', base.content.text_content(
+            '%.1f' % (time.monotonic() - t)))
         self.compute = os.path.join(os.path.dirname(sys.executable),
                                     'emuvirt-compute')
         if not os.path.exists(self.compute):
@@ -154,7 +157,10 @@ class TestUsableGuestFromDisk(DiskTestCase, test_network.NetworkTestCase):
     def use(self, arch, boot_loader, firmware_text):
         disk = self.usable_disk(arch)
         self.require_emulator(arch)
+        t = time.monotonic()
         rp = self.report_provider()
+        self.addDetail('seconds-compute-once', base.content.text_content(
+            '%.1f' % (time.monotonic() - t)))
         token = uuid_lib.uuid4().hex
         key = os.path.join(self.tmpdir, 'id_ed25519.pub')
         user_data = os.path.join(self.tmpdir, 'user-data')
@@ -218,10 +224,11 @@ class TestUsableGuestFromDisk(DiskTestCase, test_network.NetworkTestCase):
                          self.ask(ip, disk.meta['responder_port']))
         times['port %d answered' % disk.meta['responder_port']] = (
             time.monotonic() - t0)
-        self.addDetail('seconds-from-create', base.content.text_content(
-            ', '.join('%s %.1f' % kv for kv in times.items())))
 
         self.emuvirt('delete', name)
+        times['deleted'] = time.monotonic() - t0
+        self.addDetail('seconds-from-create', base.content.text_content(
+            ', '.join('%s %.1f' % kv for kv in times.items())))
         self.assertFalse(self.domain_exists(name))
         self.assertFalse(os.path.exists(os.path.join(self.instances, uuid)))
         if nvram:
