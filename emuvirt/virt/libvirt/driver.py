@@ -189,6 +189,7 @@ class LibvirtDriver(driver.ComputeDriver):
             uuid=instance.uuid, name=instance.name, guest_arch=arch,
             machine_type=machine, vcpus=flavor.vcpus,
             memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
+            ephemeral_gb=flavor.ephemeral_gb, swap=flavor.swap,
             image_path=instance.image_path,
             kernel_path=instance.kernel_path,
             ramdisk_path=instance.ramdisk_path,

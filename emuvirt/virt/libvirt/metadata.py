@@ -17,6 +17,10 @@ lives in one element of the emuvirt XML namespace::
       </emuvirt:properties>
     </emuvirt:instance>
 
+``emuvirt:flavor`` also carries ``ephemeral_gb`` and ``swap`` when the
+flavor's are not 0: the guest's claim counted them in DISK_GB, and
+``emuvirt-manage placement heal_allocations`` claims the same again.
+
 The record is read as untrusted input: anyone with access to the daemon
 can edit it (``virsh edit``, ``virsh metadata``). A record that does not
 read back exactly as :meth:`InstanceRecord.format_dom` would write it (an
@@ -58,6 +62,9 @@ _TEXT = (('uuid', 'uuid', True), ('name', 'name', True),
          ('machineType', 'machine_type', False))
 # Flavor attributes and their lowest value; each must be there.
 _FLAVOR = (('vcpus', 1), ('memory_mb', 1), ('root_gb', 0))
+# Written only when not 0 (records without them read as 0): the flavor's
+# ephemeral disk (GiB) and swap (MiB), which its claim counted in DISK_GB.
+_FLAVOR_OPTIONAL = ('ephemeral_gb', 'swap')
 _BOOT = (('image', 'image_path'), ('format', 'disk_format'),
          ('kernel', 'kernel_path'), ('ramdisk', 'ramdisk_path'),
          ('configDrive', 'config_drive_path'))
@@ -150,9 +157,11 @@ def _children(root):
 def _flavor(node):
     if node is None:
         raise RecordInvalid('no element emuvirt:flavor')
-    attrs = _attributes(node, [name for name, _min in _FLAVOR])
+    attrs = _attributes(node, [name for name, _min in _FLAVOR] +
+                        list(_FLAVOR_OPTIONAL))
     values = {}
-    for name, lowest in _FLAVOR:
+    for name, lowest in _FLAVOR + tuple(
+            (name, 1) for name in _FLAVOR_OPTIONAL if name in attrs):
         if name not in attrs:
             raise RecordInvalid('emuvirt:flavor has no %s' % name)
         text = attrs[name]
@@ -203,6 +212,8 @@ class InstanceRecord:
     vcpus: int = 1
     memory_mb: int = 512
     root_gb: int = 0
+    ephemeral_gb: int = 0
+    swap: int = 0
     image_path: str = None
     kernel_path: str = None
     ramdisk_path: str = None
@@ -220,9 +231,12 @@ class InstanceRecord:
                            ('machineType', self.machine_type)):
             if value is not None:
                 etree.SubElement(root, _q(tag)).text = str(value)
-        etree.SubElement(root, _q('flavor'), vcpus=str(self.vcpus),
-                         memory_mb=str(self.memory_mb),
-                         root_gb=str(self.root_gb))
+        flavor = etree.SubElement(root, _q('flavor'), vcpus=str(self.vcpus),
+                                  memory_mb=str(self.memory_mb),
+                                  root_gb=str(self.root_gb))
+        for name in _FLAVOR_OPTIONAL:
+            if getattr(self, name):
+                flavor.set(name, str(getattr(self, name)))
         boot = {attr: getattr(self, field) for attr, field in _BOOT
                 if getattr(self, field)}
         etree.SubElement(root, _q('boot'), boot)
@@ -294,7 +308,9 @@ class InstanceRecord:
                  'disk_format': self.disk_format}, strict=True)
             flavor = flavor_obj.Flavor(vcpus=self.vcpus,
                                        memory_mb=self.memory_mb,
-                                       root_gb=self.root_gb)
+                                       root_gb=self.root_gb,
+                                       ephemeral_gb=self.ephemeral_gb,
+                                       swap=self.swap)
         except (exception.Invalid, ValueError) as e:
             raise RecordBroken(instance=self.name, uuid=self.uuid,
                                reason=str(e).splitlines()[0] if str(e)

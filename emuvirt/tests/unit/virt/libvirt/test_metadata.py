@@ -114,6 +114,27 @@ class TestRoundTrip(testtools.TestCase):
         self.assertEqual(64, again.hw_video_ram)
         self.assertEqual('aarch64', again.hw_emulation_architecture)
 
+    def test_ephemeral_and_swap_kept_when_set(self):
+        # Its claim counted them in DISK_GB; heal_allocations claims the
+        # same from the record.
+        record = full_record(ephemeral_gb=2, swap=1536)
+        self.assertIn('<emuvirt:flavor vcpus="2" memory_mb="1024" '
+                      'root_gb="10" ephemeral_gb="2" swap="1536"/>',
+                      record.to_xml())
+        back = metadata.InstanceRecord.from_xml(record.to_xml())
+        self.assertEqual(record, back)
+        flavor = back.to_instance().flavor
+        self.assertEqual((10, 2, 1536),
+                         (flavor.root_gb, flavor.ephemeral_gb, flavor.swap))
+
+    def test_ephemeral_and_swap_left_out_when_zero(self):
+        # Records of guests without them read and write as before.
+        text = full_record().to_xml()
+        self.assertIn('<emuvirt:flavor vcpus="2" memory_mb="1024" '
+                      'root_gb="10"/>', text)
+        flavor = metadata.InstanceRecord.from_xml(text).to_instance().flavor
+        self.assertEqual((0, 0), (flavor.ephemeral_gb, flavor.swap))
+
     def test_config_drive(self):
         record = full_record(config_drive_path='/i/%s/disk.config' % UUID)
         self.assertIn('configDrive="/i/%s/disk.config"' % UUID,
@@ -197,6 +218,14 @@ BROKEN = [
     ('unicode digits', _record_text(
         flavor='<e:flavor vcpus="٣" memory_mb="1" root_gb="0"/>'),
      'vcpus is not a whole number'),
+    ('zero swap written', _record_text(
+        flavor='<e:flavor vcpus="1" memory_mb="1" root_gb="0" swap="0"/>'),
+     'emuvirt:flavor swap is not a whole number of at least 1'),
+    ('non-numeric ephemeral disk', _record_text(
+        flavor='<e:flavor vcpus="1" memory_mb="1" root_gb="0" '
+               'ephemeral_gb="x"/>'),
+     "emuvirt:flavor ephemeral_gb is not a whole number of at least 1: "
+     "'x'"),
     ('flavor attribute missing', _record_text(
         flavor='<e:flavor vcpus="1" root_gb="0"/>'),
      'emuvirt:flavor has no memory_mb'),
