@@ -9,6 +9,8 @@ Usage::
     emuvirt-manage [--config-file F] image_property show INSTANCE PROPERTY
     emuvirt-manage [--config-file F] image_property set INSTANCE \\
         --property NAME=VALUE [--property ...]
+    emuvirt-manage [--config-file F] placement heal_allocations \\
+        [--dry-run] [--instance INSTANCE] [--verbose]
 
 ``image_property set`` changes the record of a stopped guest; the guest's
 definition is rebuilt from it at its next hard reboot (``emuvirt server
@@ -23,6 +25,16 @@ refusal. A command line that does not parse exits with 127 (nova-manage's
 A guest whose emuvirt record cannot be read is refused with one line
 naming the reason (status 1), and listed on stderr with it by
 ``list_unset_machine_type``, which carries on with the others.
+
+``placement heal_allocations`` claims in Placement, on this host's
+resource provider, what each guest without an allocation holds (its
+flavor, as its create claimed it; see :mod:`emuvirt.compute.heal`). Its
+exit codes are ``nova-manage placement heal_allocations``'s: 0
+allocations were created, 3 some guest could not be healed or Placement
+could not be used (unreachable, not configured, no provider for this
+host yet), 4 nothing to heal (always with ``--dry-run``, unless 3); and
+emuvirt-manage's 1 (unexpected error), 2 (``--instance`` names no guest)
+and 127.
 """
 
 import argparse
@@ -32,6 +44,7 @@ import traceback
 import libvirt
 
 from emuvirt.cmd import common
+from emuvirt import conf
 from emuvirt import exception
 from emuvirt import interrupt
 from emuvirt.virt.libvirt import host as vhost
@@ -160,6 +173,81 @@ def set_image_property(host, args):
     return SUCCESS
 
 
+# -- placement ---------------------------------------------------------------
+
+# heal_allocations: nova-manage's codes.
+HEALED = 0
+NOT_HEALED = 3
+NOTHING_TO_HEAL = 4
+
+
+def heal_allocations(host, args):
+    """0 healed, 2 no such instance, 3 some not healed, 4 nothing to do.
+
+    3 also when Placement cannot be used: not configured, unreachable, or
+    without a provider for this host (emuvirt-compute registers it).
+    """
+    # Loaded for this command only: Placement's client, the driver.
+    from emuvirt.compute import api as compute_api
+    from emuvirt.compute import heal
+    from emuvirt.scheduler.client import report
+    from emuvirt.virt import driver as virt_driver
+
+    drv = virt_driver.load_compute_driver(read_only=True)
+    api = compute_api.ComputeAPI(conf.CONF, driver=drv)
+    count = {heal.HEALED: 0, heal.WOULD_HEAL: 0, heal.FAILED: 0}
+    try:
+        for done in heal.heal_allocations(api, instance=args.instance,
+                                          dry_run=args.dry_run):
+            _heal_line(done, args.verbose)
+            if done.status in count:
+                count[done.status] += 1
+    except report.PlacementUnavailable as e:
+        healed = count[heal.HEALED]
+        _err('%s: error: Placement cannot be reached (see [placement]), '
+             '%s: %s' % (PROG, '%d guest(s) healed before that' % healed
+                         if healed else 'nothing was claimed',
+                         e.kwargs.get('reason', e)))
+        return NOT_HEALED
+    except exception.PlacementError as e:
+        _err('%s: error: %s' % (PROG, e))
+        return NOT_HEALED
+    finally:
+        if hasattr(drv, 'host'):
+            drv.host.close()
+    failed = count[heal.FAILED]
+    if args.verbose and args.dry_run:
+        print('Dry run: %d guest(s) would be healed, %d could not be; '
+              'nothing was claimed' % (count[heal.WOULD_HEAL], failed))
+    elif args.verbose:
+        print('%d guest(s) healed, %d could not be'
+              % (count[heal.HEALED], failed))
+    if failed:
+        return NOT_HEALED
+    return HEALED if count[heal.HEALED] else NOTHING_TO_HEAL
+
+
+def _heal_line(done, verbose):
+    from emuvirt.compute import heal
+
+    who = '%s (%s)' % (done.name, done.uuid)
+    if done.status in (heal.HEALED, heal.WOULD_HEAL):
+        print('%s %s on this host for %s' % (
+            'Claimed' if done.status == heal.HEALED else 'Would claim',
+            _resources(done.resources), who))
+    elif done.status == heal.FAILED:
+        _err('%s: cannot heal %s: %s' % (PROG, who, done.reason))
+    elif verbose and done.status == heal.ALLOCATED:
+        print('%s has its allocation (%s): left alone'
+              % (who, _resources(done.resources)))
+    elif verbose:
+        print('%s: %s: left alone' % (who, done.reason))
+
+
+def _resources(resources):
+    return ', '.join('%s=%s' % item for item in sorted(resources.items()))
+
+
 # -- the command line --------------------------------------------------------
 
 def _category(subparsers, name, text):
@@ -213,6 +301,19 @@ def build_parser():
     p.add_argument('instance', metavar='INSTANCE', help='name or UUID')
     p.add_argument('--property', metavar='NAME=VALUE', action='append',
                    required=True, help='repeatable')
+
+    pl = _category(categories, 'placement',
+                   "this host's guests in Placement")
+    p = _action(pl, 'heal_allocations', heal_allocations,
+                'claim in Placement, on this host\'s resource provider, '
+                'what each guest without an allocation holds (its flavor)')
+    p.add_argument('--dry-run', action='store_true',
+                   help='claim nothing; print what would be claimed '
+                        '(exit code 4)')
+    p.add_argument('--instance', metavar='INSTANCE',
+                   help='that guest only (name or UUID)')
+    p.add_argument('--verbose', action='store_true',
+                   help='also name the guests left alone, and count')
     return parser
 
 

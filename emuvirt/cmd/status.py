@@ -29,8 +29,9 @@ command itself failed):
   (:mod:`emuvirt.compute.reconcile`), read only: a warning counts and
   names the allocations without a guest or claim in flight and the
   releases owed by deletes (``emuvirt-compute`` releases both at its next
-  cycle), and the guests without an allocation. Placement unreachable, or
-  no provider for this host yet, is a warning too.
+  cycle), and the guests without an allocation (``emuvirt-manage
+  placement heal_allocations`` claims for them). Placement unreachable,
+  or no provider for this host yet, is a warning too.
 """
 
 import os
@@ -179,10 +180,12 @@ class Checks(upgradecheck.UpgradeCommands):
                                 len(decision.owed),
                                 ', '.join(sorted(decision.owed))))
         if decision.unallocated:
-            problems.append('%d guest(s) have no allocation in Placement: '
-                            '%s' % (len(decision.unallocated), ', '.join(
-                                sorted(names[u]
-                                       for u in decision.unallocated))))
+            problems.append('%d guest(s) have no allocation in Placement '
+                            '(claim them with "emuvirt-manage placement '
+                            'heal_allocations"): %s' % (
+                                len(decision.unallocated), ', '.join(
+                                    sorted(names[u]
+                                           for u in decision.unallocated))))
         summary = ('%d allocation(s), %d guest(s), %d claim(s) in flight'
                    % (len(allocations), len(guests),
                       len(decision.in_flight)))

@@ -115,6 +115,20 @@ class Details(object):
 _UNSET = object()
 
 
+def claim_resources(instance):
+    """{resource class: amount} a guest's create claims in Placement.
+
+    Its flavor's resources (:func:`request_filter.resources_from_flavor`),
+    without DISK_GB for a guest booted from a kernel with no image: it has
+    no disk. ``emuvirt-manage placement heal_allocations`` claims the same
+    from the guest's record.
+    """
+    resources = request_filter.resources_from_flavor(instance.flavor)
+    if not instance.image_path:
+        resources.pop('DISK_GB', None)
+    return resources
+
+
 class ComputeAPI(object):
     """Guests of this host.
 
@@ -174,9 +188,7 @@ class ComputeAPI(object):
                               drv.networks_from_info(network_info))
         client = self.reportclient
         if client is not None:
-            resources = request_filter.resources_from_flavor(instance.flavor)
-            if not instance.image_path:
-                resources.pop('DISK_GB', None)
+            resources = claim_resources(instance)
         progress = _Progress()
         try:
             if client is not None:

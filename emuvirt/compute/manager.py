@@ -8,8 +8,11 @@ changed. Then it reconciles the provider's allocations with the guests
 (:mod:`emuvirt.compute.reconcile`): it releases allocations whose consumer
 has no guest on this host and no claim in flight, finishes the releases
 deletes could not send (the Placement ledger), and logs guests without
-allocations; before that it removes the domains of creates whose process
-died before they finished (stale claims with a domain, see
+allocations, naming ``emuvirt-manage placement heal_allocations``, which
+claims for them (as Nova's compute service, it claims nothing itself:
+:mod:`emuvirt.compute.heal`); before that it removes the domains of
+creates whose process died before they finished (stale claims with a
+domain, see
 :meth:`emuvirt.compute.api.ComputeAPI.remove_abandoned`). A cycle that
 fails, because libvirt or Placement is down, is logged and the service
 carries on; the next cycle catches up, since nothing that failed to reach
@@ -234,7 +237,8 @@ class ComputeManager(object):
                 LOG.warning('Guest %s on %s has no allocation in Placement: '
                             'its resources are not counted (created '
                             'without Placement, or its allocation was '
-                            'removed)', uuid, self.host)
+                            'removed); claim them with "emuvirt-manage '
+                            'placement heal_allocations"', uuid, self.host)
             found.add(uuid)
         self._reported_unallocated = found
         return found

@@ -206,6 +206,11 @@ class TestReconcile(ReconcileTestCase):
                     if 'has no allocation in Placement' in line]
         self.assertEqual(1, len(warnings), self.logs.output)
         self.assertIn(bare, warnings[0])
+        # Reported, not claimed (as Nova's compute service): the warning
+        # names the command that claims.
+        self.assertIn('claim them with "emuvirt-manage placement '
+                      'heal_allocations"', warnings[0])
+        self.assertEqual({}, self.client.get_allocations(bare))
 
     def test_guest_with_a_broken_record_keeps_its_allocation(self):
         host = self.service.driver.host
@@ -277,8 +282,9 @@ class TestStatusCheck(ReconcileTestCase):
                       'claim in flight: %s' % orphan, result.details)
         self.assertIn('1 release(s) owed by deletes that could not reach '
                       'Placement: %s' % owed, result.details)
-        self.assertIn('1 guest(s) have no allocation in Placement: bare '
-                      '(%s)' % bare, result.details)
+        self.assertIn('1 guest(s) have no allocation in Placement (claim '
+                      'them with "emuvirt-manage placement '
+                      'heal_allocations"): bare (%s)' % bare, result.details)
         self.assertIn('is it running?', result.details)
         # Read only.
         self.assertEqual(['GET'], sorted({r[0] for r in
