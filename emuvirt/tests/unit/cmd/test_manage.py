@@ -56,6 +56,10 @@ class TestParser(ManageTestCase):
         self.assertUsageError('libvirt', 'update_machine_type', 'web1')
         self.assertUsageError('image_property', 'show', 'web1')
         self.assertUsageError('image_property', 'set', 'web1')
+        self.assertUsageError('placement')
+        self.assertUsageError('placement', 'heal_allocations', 'web1')
+        self.assertUsageError('placement', 'heal_allocations', '--instance')
+        self.assertUsageError('placement', 'heal_allocations', '--force')
         self.assertIn('usage: emuvirt-manage', self.err.getvalue())
 
     def test_help_exits_0(self):
