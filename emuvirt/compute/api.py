@@ -48,9 +48,10 @@ from oslo_log import log as logging
 from emuvirt.compute import ledger as ledger_mod
 from emuvirt import exception
 from emuvirt import interrupt
-from emuvirt.scheduler.client import report
-from emuvirt.scheduler import request_filter
 from emuvirt.virt import driver as virt_driver
+
+# The Placement client and the flavor -> resources translation are
+# imported by what talks to Placement: listing guests needs neither.
 
 LOG = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ def claim_resources(instance):
     no disk. ``emuvirt-manage placement heal_allocations`` claims the same
     from the guest's record.
     """
+    from emuvirt.scheduler import request_filter
     resources = request_filter.resources_from_flavor(instance.flavor)
     if not instance.image_path:
         resources.pop('DISK_GB', None)
@@ -158,6 +160,7 @@ class ComputeAPI(object):
     @property
     def reportclient(self):
         if self._reportclient is _UNSET:
+            from emuvirt.scheduler.client import report
             self._reportclient = report.get_client(
                 self.conf, nodename=self.conf.host)
         return self._reportclient
@@ -180,6 +183,7 @@ class ComputeAPI(object):
             undoing, with :func:`emuvirt.interrupt.outcome` saying what
             was undone.
         """
+        from emuvirt.scheduler.client import report
         drv = self.driver
         if drv.domain_exists(instance.name):
             raise NameInUse(name=instance.name)

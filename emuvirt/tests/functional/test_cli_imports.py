@@ -28,7 +28,15 @@ HEAVY = ('oslo_versionedobjects', 'oslo_messaging', 'oslo_service',
          'eventlet', 'keystoneauth1', 'requests', 'emuvirt.objects',
          # Lighter, still some 10 ms each: os-traits walks its modules,
          # oslo.concurrency loads oslo.utils' strutils (~100 regexes).
-         'os_traits', 'oslo_concurrency')
+         'os_traits', 'oslo_concurrency',
+         # What plans and builds a guest, probes the host or talks to
+         # Placement: some 20 ms of dataclasses and regexes together.
+         'emuvirt.virt.libvirt.decide', 'emuvirt.virt.libvirt.guest_config',
+         'emuvirt.virt.libvirt.config', 'emuvirt.virt.archs',
+         'emuvirt.virt.hostcaps', 'emuvirt.virt.provider_tree',
+         'emuvirt.virt.configdrive', 'emuvirt.virt.libvirt.rebuild',
+         'emuvirt.scheduler.request_filter',
+         'emuvirt.scheduler.client.report')
 
 
 class TestImports(testtools.TestCase):

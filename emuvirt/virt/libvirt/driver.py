@@ -25,15 +25,16 @@ from emuvirt import conf
 from emuvirt.conf import validate
 from emuvirt import exception
 from emuvirt import interrupt
-from emuvirt.virt import configdrive
 from emuvirt.virt import driver
-from emuvirt.virt.libvirt import decide
 from emuvirt.virt.libvirt import guest as vguest
-from emuvirt.virt.libvirt import guest_config
 from emuvirt.virt.libvirt import host as vhost
 from emuvirt.virt.libvirt import instance_files
 from emuvirt.virt.libvirt import metadata
-from emuvirt.virt.libvirt import rebuild
+
+# What plans and builds a guest (decide, guest_config and what they load:
+# arch profiles, capabilities, firmware, the XML classes; the config drive
+# and rebuild helpers) is imported by the methods that do it: a command
+# that only lists or powers guests (server list) does not pay for it.
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -90,10 +91,12 @@ class LibvirtDriver(driver.ComputeDriver):
     # -- steps 2-4: arch profile -> guest plan ----------------------------
 
     def _domain_type(self, arch, guest_caps):
+        from emuvirt.virt.libvirt import decide
         return decide.domain_type(CONF.libvirt.virt_type, guest_caps)
 
     @staticmethod
     def _boot(instance, image_meta, profile):
+        from emuvirt.virt.libvirt import guest_config
         props = image_meta.properties
         path = instance.image_path
         is_iso = path is not None and image_meta.disk_format == 'iso'
@@ -116,6 +119,7 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def _networks(self):
         """One NIC: on ``[libvirt]network_name`` if up, else user-mode."""
+        from emuvirt.virt.libvirt import guest_config
         name = CONF.libvirt.network_name
         if name and self._host.has_active_network(name):
             return (guest_config.Network(type='network', network=name),)
@@ -136,6 +140,7 @@ class LibvirtDriver(driver.ComputeDriver):
         """
         if not network_info:
             return None
+        from emuvirt.virt.libvirt import guest_config
         nets = []
         for vif in network_info:
             label = ((vif.get('network') or {}).get('label')
@@ -165,6 +170,8 @@ class LibvirtDriver(driver.ComputeDriver):
         ``networks`` (a sequence of :class:`guest_config.Network`) defaults
         to the one NIC spawn gives every guest.
         """
+        from emuvirt.virt.libvirt import decide
+        from emuvirt.virt.libvirt import guest_config
         props = image_meta.properties
         arch = self.guest_arch(props)
         profile = decide.arch_profile(props, arch)
@@ -226,6 +233,7 @@ class LibvirtDriver(driver.ComputeDriver):
     # -- step 5: guest config -> XML --------------------------------------
 
     def get_guest_config(self, instance, image_meta, networks=None):
+        from emuvirt.virt.libvirt import guest_config
         return guest_config.build(
             self.plan_guest(instance, image_meta, networks))
 
@@ -248,6 +256,8 @@ class LibvirtDriver(driver.ComputeDriver):
         given, the guest gets one on ``[libvirt]network_name`` (see
         :meth:`plan_guest`).
         """
+        from emuvirt.virt import configdrive
+        from emuvirt.virt.libvirt import guest_config
         for key in (instance.uuid, instance.name):
             if self._host.lookup_domain(key) is not None:
                 raise exception.InstanceExists(name=key)
@@ -438,6 +448,8 @@ class LibvirtDriver(driver.ComputeDriver):
         :raises: the plan's refusals, naming the property; RecordBroken
             for a record that cannot be read.
         """
+        from emuvirt.virt.libvirt import guest_config
+        from emuvirt.virt.libvirt import rebuild
         record = metadata.InstanceRecord.from_domain_xml(xml)
         if record is None:
             raise exception.InstanceNotFound(
@@ -657,6 +669,7 @@ instance_dir = instance_files.instance_dir
 
 def config_drive_path(instance):
     """The instance's config drive file, or None if it has none."""
+    from emuvirt.virt import configdrive
     # An Instance built without its defaults has none.
     if not (instance.obj_attr_is_set('config_drive') and
             instance.config_drive):
