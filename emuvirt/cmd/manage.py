@@ -163,8 +163,7 @@ def set_image_property(host, args):
         _err(str(e))
         return 5
     finally:
-        if hasattr(drv, 'host'):
-            drv.host.close()
+        _close(drv)
     for name in sorted(stored):
         print('Image property %s of %s set to %s'
               % (name, args.instance, stored[name]))
@@ -213,8 +212,7 @@ def heal_allocations(host, args):
         _err('%s: error: %s' % (PROG, e))
         return NOT_HEALED
     finally:
-        if hasattr(drv, 'host'):
-            drv.host.close()
+        _close(drv)
     failed = count[heal.FAILED]
     if args.verbose and args.dry_run:
         print('Dry run: %d guest(s) would be healed, %d could not be; '
@@ -246,6 +244,14 @@ def _heal_line(done, verbose):
 
 def _resources(resources):
     return ', '.join('%s=%s' % item for item in sorted(resources.items()))
+
+
+def _close(drv):
+    """Close the driver's libvirt connection, if it has one."""
+    # The fake driver's ``host`` is a host name, or None.
+    close = getattr(getattr(drv, 'host', None), 'close', None)
+    if close is not None:
+        close()
 
 
 # -- the command line --------------------------------------------------------

@@ -226,6 +226,15 @@ class TestHeal(HealTestCase):
                          'configured: option [placement]auth_type is not '
                          'set\n', err)
 
+    def test_driver_without_guest_records(self):
+        self.flags.config(compute_driver='fake')
+        code, out, err = self.manage()
+        self.assertEqual((1, ''), (code, out))
+        self.assertEqual("emuvirt-manage: error: placement heal_allocations "
+                         "needs a compute driver that keeps guest records "
+                         "(emuvirt or libvirt); option "
+                         "[DEFAULT]compute_driver is 'fake'\n", err)
+
     def test_claim_in_flight_left_alone(self):
         uuid = self.define('creating')
         self.ledger.begin_claim(uuid)   # this process: its create runs
