@@ -119,16 +119,18 @@ _UNSET = object()
 def claim_resources(instance):
     """{resource class: amount} a guest's create claims in Placement.
 
-    Its flavor's resources (:func:`request_filter.resources_from_flavor`),
-    without DISK_GB for a guest booted from a kernel with no image: it has
-    no disk. ``emuvirt-manage placement heal_allocations`` claims the same
-    from the guest's record.
+    Its flavor's resources (:func:`request_filter.resources_from_flavor`);
+    a guest booted from a kernel with no image has no root disk, so its
+    DISK_GB counts only its ephemeral and swap disks (as Nova counts a
+    guest booted from a volume). ``emuvirt-manage placement
+    heal_allocations`` claims the same from the guest's record.
     """
     from emuvirt.scheduler import request_filter
-    resources = request_filter.resources_from_flavor(instance.flavor)
-    if not instance.image_path:
-        resources.pop('DISK_GB', None)
-    return resources
+    flavor = instance.flavor
+    if not instance.image_path and flavor.root_gb:
+        flavor = flavor.obj_clone()
+        flavor.root_gb = 0
+    return request_filter.resources_from_flavor(flavor)
 
 
 class ComputeAPI(object):

@@ -77,6 +77,15 @@ CASES = (
     # More than 8 vCPUs: GICv3 (under TCG libvirt offers 2 and 3).
     Case('x86_64-host-aarch64-16-vcpus', 'x86_64', _emu('aarch64'),
          flavor='vcpus=16,ram=1024,disk=10'),
+    # The flavor's ephemeral and swap disks, after the root disk on its
+    # bus: virtio (vdb, vdc), and malta's IDE (hdb, hdc).
+    Case('x86_64-host-aarch64-ephemeral-swap', 'x86_64', _emu('aarch64'),
+         flavor='vcpus=2,ram=1024,disk=10,ephemeral=1,swap=64'),
+    Case('x86_64-host-mipsel-kernel-ephemeral-swap', 'x86_64',
+         _emu('mipsel'), kernel=True,
+         flavor='vcpus=1,ram=1024,disk=10,ephemeral=1,swap=64'),
+    Case('x86_64-host-s390x-ephemeral-swap', 'x86_64', _emu('s390x'),
+         flavor='vcpus=2,ram=1024,disk=10,ephemeral=1,swap=64'),
 )
 
 # Every device property on every guest arch that offers it: the value

@@ -529,3 +529,38 @@ def gic_version(profile, domcaps, vcpus):
                    'vCPUs' % (vcpus, version, profile.arch, domcaps.machine,
                               domcaps.domain_type, limit))
     return version
+
+
+# Disks a bus takes, where it takes few: the IDE of the boards that have
+# it (malta's PIIX4, x86 pc's PIIX3) is one controller of two channels
+# with two devices each, hda to hdd; libvirt derives the channel and unit
+# from the target dev's letter. The other buses take more disks than a
+# guest gets (SCSI, SATA and USB controllers are added as needed).
+BUS_SLOTS = {'ide': 4}
+_LETTERS = 'abcdefghijklmnopqrstuvwxyz'
+
+
+def disk_slots(disks, profile, machine):
+    """Refuse a flavor's ephemeral or swap disk its bus has no slot for.
+
+    :param disks: (what, flavor item or None, bus, target dev) of each
+        disk in the order they are attached: ``what`` names it (``root
+        disk``, ``config drive``...), the flavor item is the (key, value)
+        it comes from; the target dev's last letter is its slot.
+    :raises: FlavorNotSupported naming the last flavor key with a disk on
+        the bus that runs out.
+    """
+    for bus, slots in sorted(BUS_SLOTS.items()):
+        on_bus = [(what, item, _LETTERS.index(dev[-1]))
+                  for what, item, b, dev in disks if b == bus]
+        items = [item for _what, item, _slot in on_bus if item]
+        if not items or max(slot for _w, _i, slot in on_bus) < slots:
+            continue
+        key, value = items[-1]
+        raise exception.FlavorNotSupported(
+            key=key, value=value,
+            reason='the %s bus of the %s machine %s has %d slots; the '
+                   '%s need %d' % (
+                       bus, profile.arch, machine, slots,
+                       ', '.join(what for what, _item, _slot in on_bus),
+                       max(slot for _w, _i, slot in on_bus) + 1))

@@ -111,11 +111,19 @@ class LibvirtDriver(driver.ComputeDriver):
             cmdline = props.get('os_command_line') or (
                 'console=%s' % profile.kernel_console +
                 (' root=/dev/vda' if disk else ''))
+        flavor = instance.flavor
         return guest_config.Boot(
             disk_path=disk, cdrom_path=path if is_iso else None,
             kernel=instance.kernel_path, ramdisk=instance.ramdisk_path,
             cmdline=cmdline,
-            config_drive_path=config_drive_path(instance))
+            config_drive_path=config_drive_path(instance),
+            ephemeral_path=local_disk_path(
+                instance, instance_files.EPHEMERAL_NAME,
+                flavor.ephemeral_gb),
+            ephemeral_gb=flavor.ephemeral_gb,
+            swap_path=local_disk_path(
+                instance, instance_files.SWAP_NAME, flavor.swap),
+            swap_mb=flavor.swap)
 
     def _networks(self):
         """One NIC: on ``[libvirt]network_name`` if up, else user-mode."""
@@ -206,7 +214,7 @@ class LibvirtDriver(driver.ComputeDriver):
         if networks is None:
             networks = self._networks()
         video = decide.video(props, profile, domcaps, gfx)
-        return guest_config.GuestPlan(
+        plan = guest_config.GuestPlan(
             name=instance.name, uuid=instance.uuid, vcpus=flavor.vcpus,
             memory_mib=flavor.memory_mb, profile=profile,
             domain_type=dom_type, emulator=guest_caps.emulator_for(dom_type),
@@ -229,6 +237,8 @@ class LibvirtDriver(driver.ComputeDriver):
             tb_cache_mib=CONF.libvirt.tb_cache_size,
             networks=tuple(networks), metadata=record.format_dom(),
             boot_loader=loader)
+        decide.disk_slots(_disk_slots(plan), profile, machine)
+        return plan
 
     # -- step 5: guest config -> XML --------------------------------------
 
@@ -272,6 +282,7 @@ class LibvirtDriver(driver.ComputeDriver):
                 instance_files.create_dir(plan.instance_dir)
                 made = True
             self._create_disk(instance, image_meta, plan.boot)
+            _create_local_disks(plan.boot)
             if plan.boot.config_drive_path:
                 configdrive.make(plan.boot.config_drive_path, instance,
                                  CONF.mkisofs_cmd)
@@ -467,18 +478,29 @@ class LibvirtDriver(driver.ComputeDriver):
 
         One ``defineXML``: libvirt takes the whole new definition or keeps
         the old one. A running guest goes on with the old one until it is
-        destroyed.
+        destroyed. The flavor's ephemeral and swap disks are kept as they
+        are; only a missing one is made (a guest spawned before emuvirt
+        made them), and removed again if libvirt refuses the definition.
         A guest whose record cannot be read keeps its definition (it can
         still be reset, as it can be stopped or deleted); a warning says
         why.
         """
         try:
-            _plan, xml = self.plan_rebuild(
+            plan, xml = self.plan_rebuild(
                 guest.get_xml_desc(persistent=True))
         except metadata.RecordBroken as e:
             LOG.warning('%s keeps its definition: %s', guest.name, e)
             return
-        self._define(guest, xml)
+        # A guest spawned before emuvirt made them has none yet.
+        made = _create_local_disks(plan.boot)
+        try:
+            self._define(guest, xml)
+        except BaseException:
+            with excutils.save_and_reraise_exception():
+                for path in made:
+                    instance_files.remove_file(path)
+        if made:
+            LOG.info('Created %s for %s', ' and '.join(made), guest.name)
         LOG.debug('Rebuilt the definition of %s from its record',
                   guest.name)
 
@@ -664,7 +686,33 @@ def _recorded_format(instance, image_meta):
     return fmt if fmt in metadata.DISK_FORMATS else None
 
 
+def _create_local_disks(boot):
+    """Create the flavor's ephemeral and swap disks that are missing."""
+    return instance_files.create_local_disks(
+        boot.ephemeral_path, boot.ephemeral_gb, boot.swap_path, boot.swap_mb)
+
+
+def _disk_slots(plan):
+    """(what, flavor item, bus, target dev) of the plan's disks."""
+    from emuvirt.virt.libvirt import guest_config
+    boot = plan.boot
+    names = {boot.disk_path: ('root disk', None),
+             boot.ephemeral_path: ('ephemeral disk',
+                                   ('ephemeral', boot.ephemeral_gb)),
+             boot.swap_path: ('swap disk', ('swap', boot.swap_mb)),
+             boot.cdrom_path: ('cdrom', None),
+             boot.config_drive_path: ('config drive', None)}
+    return [names[path] + (bus, dev)
+            for path, bus, dev, _device, _fmt in
+            guest_config.disk_targets(plan)]
+
+
 instance_dir = instance_files.instance_dir
+
+
+def local_disk_path(instance, name, size):
+    """The path of an ephemeral or swap disk of ``size``; None for 0."""
+    return os.path.join(instance_dir(instance), name) if size else None
 
 
 def config_drive_path(instance):

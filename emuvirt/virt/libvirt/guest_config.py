@@ -16,7 +16,10 @@ class Boot:
     """How the guest boots: a disk image, a cdrom and/or a kernel.
 
     ``config_drive_path``: a config drive, attached read-only as one
-    more cdrom (never booted from).
+    more cdrom (never booted from). ``ephemeral_path`` and ``swap_path``:
+    the flavor's ephemeral disk (``ephemeral_gb`` GiB) and swap disk
+    (``swap_mb`` MiB), raw files the driver makes, attached after the
+    root disk on its bus.
     """
 
     disk_path: str = None
@@ -26,6 +29,10 @@ class Boot:
     ramdisk: str = None
     cmdline: str = None
     config_drive_path: str = None
+    ephemeral_path: str = None
+    ephemeral_gb: int = 0
+    swap_path: str = None
+    swap_mb: int = 0
 
     @property
     def direct_kernel(self):
@@ -132,7 +139,8 @@ def _controllers(plan):
         ctrls.extend(vconfig.GuestController('pci', 'pcie-root-port', i)
                      for i in range(1, plan.pcie_ports + 1))
     usb = plan.profile.usb_model
-    buses = {plan.disk_bus if plan.boot.disk_path else None,
+    buses = {plan.disk_bus if plan.boot.disk_path or
+             plan.boot.ephemeral_path or plan.boot.swap_path else None,
              plan.cdrom_bus if plan.boot.cdrom_path else None,
              plan.cdrom_bus if plan.boot.config_drive_path else None,
              plan.input_bus}
@@ -149,28 +157,42 @@ def _controllers(plan):
     return ctrls
 
 
-def _disks(plan):
-    boot, disks = plan.boot, []
-    prefix = {'virtio': 'vd', 'ide': 'hd'}
+#: Target device name prefix of each bus ('sd' for the others).
+DEV_PREFIX = {'virtio': 'vd', 'ide': 'hd'}
+
+
+def disk_targets(plan):
+    """[(path, bus, target dev, device, format)] of the guest's disks.
+
+    In order: the root disk (``a``), the ephemeral and swap disks on the
+    root disk's bus, then the boot cdrom and the config drive on the
+    cdrom bus; each after the root takes the first letter from ``b`` on
+    not used on its bus (a cdrom keeps clear of an ``sda`` disk).
+    """
+    boot, found, used = plan.boot, [], set()
+
+    def add(path, bus, device, fmt, first='b'):
+        pre = DEV_PREFIX.get(bus, 'sd')
+        dev = next(pre + c for c in 'abcdefghijklmnopqrstuvwxyz'
+                   if c >= first and pre + c not in used)
+        used.add(dev)
+        found.append((path, bus, dev, device, fmt))
+
     if boot.disk_path:
-        disks.append(vconfig.GuestDisk(
-            boot.disk_path, prefix.get(plan.disk_bus, 'sd') + 'a',
-            plan.disk_bus, driver_type=boot.disk_format))
-    if boot.cdrom_path:
-        # cdroms never sit on virtio; 'b' keeps clear of an 'sda' disk.
-        disks.append(vconfig.GuestDisk(
-            boot.cdrom_path, prefix.get(plan.cdrom_bus, 'sd') + 'b',
-            plan.cdrom_bus, device='cdrom', driver_type='raw',
-            readonly=True))
-    if boot.config_drive_path:
-        # After the boot cdrom on the same bus ('c'), else 'b' as well.
-        pre = prefix.get(plan.cdrom_bus, 'sd')
-        used = {d.target_dev for d in disks}
-        dev = next(pre + c for c in 'bcdefgh' if pre + c not in used)
-        disks.append(vconfig.GuestDisk(
-            boot.config_drive_path, dev, plan.cdrom_bus, device='cdrom',
-            driver_type='raw', readonly=True))
-    return disks
+        add(boot.disk_path, plan.disk_bus, 'disk', boot.disk_format, 'a')
+    for path in (boot.ephemeral_path, boot.swap_path):
+        if path:
+            add(path, plan.disk_bus, 'disk', 'raw')
+    for path in (boot.cdrom_path, boot.config_drive_path):
+        if path:
+            add(path, plan.cdrom_bus, 'cdrom', 'raw')
+    return found
+
+
+def _disks(plan):
+    return [vconfig.GuestDisk(path, dev, bus, device=device,
+                              driver_type=fmt, readonly=device == 'cdrom')
+            for path, bus, dev, device, fmt in disk_targets(plan)]
 
 
 def _consoles(plan):

@@ -4,12 +4,19 @@ Each guest owns one directory, ``[libvirt]instances_path/<uuid>``::
 
     disk              qcow2 overlay of the image (or a blank disk for an
                       iso install); the image itself is never written
+    disk.eph0         the flavor's ephemeral disk: a sparse raw file with
+                      an ext4 filesystem labelled ephemeral0
+    disk.swap         the flavor's swap disk: a sparse raw file made swap
+                      space by mkswap
     nvram.fd          UEFI variables, copied by libvirt from the firmware's
                       template at first start (UEFI guests only)
     console.log       everything the guest printed on its console
     console-linemode.log   the s390x line-mode console
 
-Disks are made with ``qemu-img``. The image format is always passed
+The ephemeral and swap disks are made once, at spawn (a hard reboot
+keeps them as they are), with e2fsprogs' ``mkfs.ext4`` and util-linux's
+``mkswap``, which format a plain file without root. Other disks are made
+with ``qemu-img``. The image format is always passed
 explicitly (``-f`` / ``-F``): a raw image is never probed, so its content
 cannot pass itself off as a qcow2 header naming some other host file.
 """
@@ -19,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 
 from oslo_log import log as logging
 
@@ -29,7 +37,13 @@ CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
 GiB = 1024 ** 3
+MiB = 1024 ** 2
 DISK_NAME = 'disk'
+EPHEMERAL_NAME = 'disk.eph0'
+SWAP_NAME = 'disk.swap'
+#: The ephemeral disk's filesystem and label (Nova's, for Linux guests).
+EPHEMERAL_FS = 'ext4'
+EPHEMERAL_LABEL = 'ephemeral0'
 CONSOLE_LOG = 'console.log'
 # get_console_output returns at most this much of the log's end, like
 # Nova's libvirt driver bounds it.
@@ -145,6 +159,93 @@ def create_blank(path, size_gb):
     _qemu_img(path, 'create', '-q', '-f', 'qcow2', path, str(size_gb * GiB),
               error=exception.DiskNotCreated)
     LOG.debug('Created blank disk %s of %d GiB', path, size_gb)
+
+
+def remove_file(path):
+    """Remove one file of an instance; gone already is fine."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _tool(name):
+    """The path of a formatting tool, found in /usr/sbin or /sbin too.
+
+    Those are not on most users' PATH.
+    """
+    return (shutil.which(name) or
+            shutil.which(name, path='/usr/sbin:/sbin') or name)
+
+
+def _formatted(path, size_bytes, command, package):
+    """Create the sparse file ``path`` and run ``command`` on it.
+
+    A file that exists is never touched; one left half made is removed.
+
+    :raises: DiskNotCreated naming ``path``.
+    """
+    try:
+        with open(path, 'xb') as f:
+            f.truncate(size_bytes)
+    except OSError as e:
+        raise exception.DiskNotCreated(path=path, reason=e.strerror or e)
+    try:
+        subprocess.run(command + [path], check=True, capture_output=True,
+                       env=dict(os.environ, LC_ALL='C'))
+    except BaseException as e:
+        try:
+            remove_file(path)
+        except OSError:
+            pass
+        if isinstance(e, subprocess.CalledProcessError):
+            lines = (e.stderr or e.stdout or b'').decode(
+                'utf-8', 'replace').strip().splitlines()
+            raise exception.DiskNotCreated(
+                path=path, reason='%s failed: %s' % (
+                    os.path.basename(command[0]),
+                    lines[-1] if lines else 'exit %s' % e.returncode))
+        if isinstance(e, OSError):
+            raise exception.DiskNotCreated(
+                path=path, reason='cannot run %s (Debian package %s): %s' % (
+                    command[0], package, e.strerror or e))
+        raise
+
+
+def create_ephemeral(path, size_gb):
+    """Create the ephemeral disk: ``size_gb`` GiB, ext4, ``ephemeral0``.
+
+    :raises: DiskNotCreated naming ``path``.
+    """
+    _formatted(path, size_gb * GiB,
+               [_tool('mkfs.' + EPHEMERAL_FS), '-q', '-F', '-L',
+                EPHEMERAL_LABEL], 'e2fsprogs')
+    LOG.debug('Created ephemeral disk %s of %d GiB', path, size_gb)
+
+
+def create_swap(path, size_mb):
+    """Create the swap disk: ``size_mb`` MiB of swap space.
+
+    :raises: DiskNotCreated naming ``path``.
+    """
+    _formatted(path, size_mb * MiB, [_tool('mkswap')], 'util-linux')
+    LOG.debug('Created swap disk %s of %d MiB', path, size_mb)
+
+
+def create_local_disks(ephemeral_path, ephemeral_gb, swap_path, swap_mb):
+    """Create those of the ephemeral and swap disks that do not exist.
+
+    A path that is None, or whose size is 0, is left alone; so is a file
+    that exists (never formatted again). Returns the paths created.
+    """
+    made = []
+    for path, size, create in ((ephemeral_path, ephemeral_gb,
+                                create_ephemeral),
+                               (swap_path, swap_mb, create_swap)):
+        if path and size and not os.path.exists(path):
+            create(path, size)
+            made.append(path)
+    return made
 
 
 def clean_console_text(data):
