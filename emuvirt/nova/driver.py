@@ -10,7 +10,9 @@ guest-architecture decision, read top to bottom::
     -> adapted to the plan -> XML
 
 * :meth:`spawn` gives Nova the plan's machine type, disk and cdrom bus as
-  image properties (Nova's disk mapping and config drive follow them) and
+  image properties (Nova's disk mapping and config drive follow them, and
+  so do the device names Nova's compute manager asks for before spawn:
+  root, ephemeral and swap disks) and
   records them with the instance where Nova records ``hw_machine_type``,
   so every later guest config Nova builds from the instance (a hard
   reboot; rescue and migration read the same record, untested) keeps them;
@@ -141,6 +143,39 @@ class EmuVirtDriver(libvirt_driver.LibvirtDriver):
             injected_files, admin_password, allocations,
             network_info=network_info, block_device_info=block_device_info,
             power_on=power_on, accel_info=accel_info)
+
+    def _hints_or_none(self, instance, image_meta):
+        """The plan's hints; None when the plan refuses (spawn says why)."""
+        try:
+            return plan_mod.nova_hints(
+                self.emulation_plan(instance, image_meta))
+        except exception.ImageUnacceptable:
+            return None
+
+    def default_root_device_name(self, instance, image_meta, root_bdm):
+        """Nova's root device name, on the plan's disk bus."""
+        hints = self._hints_or_none(instance, image_meta)
+        if hints:
+            image_meta = self._hinted(image_meta, hints)
+        return super().default_root_device_name(instance, image_meta,
+                                                root_bdm)
+
+    def default_device_names_for_instance(self, instance, root_device_name,
+                                          *block_device_lists):
+        """Nova's names of the ephemeral, swap and volume disks.
+
+        Nova's compute manager asks before :meth:`spawn`, and Nova names
+        them from the instance's recorded image properties: the plan's
+        hints are recorded first (as spawn records them), so that the
+        flavor's ephemeral and swap disks sit on the plan's disk bus
+        (IDE on mipsel), after the root disk.
+        """
+        image_meta = instance.image_meta
+        hints = self._hints_or_none(instance, image_meta)
+        if hints:
+            self._record(instance, image_meta, hints)
+        return super().default_device_names_for_instance(
+            instance, root_device_name, *block_device_lists)
 
     def _get_guest_config(self, instance, network_info, image_meta,
                           disk_info, rescue=None, *args, **kwargs):
