@@ -281,7 +281,10 @@ def _show(api, args):
         ('machine type', instance.machine_type),
         ('state', details.state),
         ('flavor', 'vcpus=%d,ram=%d,disk=%d' % (
-            flavor.vcpus, flavor.memory_mb, flavor.root_gb)),
+            flavor.vcpus, flavor.memory_mb, flavor.root_gb) + ''.join(
+                ',%s=%d' % (key, value) for key, value in (
+                    ('ephemeral', flavor.ephemeral_gb),
+                    ('swap', flavor.swap)) if value)),
         ('properties', ' '.join('%s=%s' % (k, props[k])
                                 for k in sorted(props)) or '-'),
         ('image', instance.image_path),

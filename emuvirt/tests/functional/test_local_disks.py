@@ -17,6 +17,7 @@ from emuvirt import exception
 from emuvirt.objects import flavor as flavor_obj
 from emuvirt.objects import instance as instance_obj
 from emuvirt.tests.functional import test_hard_reboot
+from emuvirt.tests.functional import test_server_commands
 from emuvirt.tests.functional import test_lifecycle
 from emuvirt.virt.libvirt import instance_files
 
@@ -249,3 +250,24 @@ class TestHardReboot(test_hard_reboot.HardRebootTestCase, LocalDisksTestCase):
                           None, inst, None, 'HARD')
         self.assertTrue(os.path.exists(eph))
         self.assertFalse(os.path.exists(swap))
+
+
+class TestServerCommand(test_server_commands.ServerTestCase):
+
+    def test_show_names_them(self):
+        self.create('g1', '--flavor', 'ram=256,ephemeral=2,swap=64')
+        out, _err = self.ok('show', 'g1')
+        self.assertIn('flavor:       vcpus=1,ram=256,disk=1,ephemeral=2,'
+                      'swap=64\n', out)
+
+    def test_refusal_is_one_line_naming_the_key(self):
+        iso = self.file('installer.iso')
+        err = self.refused(
+            'create', 'g1', '--kernel', self.kernel, '--image', iso,
+            '--property', 'hw_emulation_architecture=mipsel',
+            '--config-drive', '--flavor', 'ephemeral=1,swap=8')
+        self.assertEqual(
+            'emuvirt: error: Flavor swap=8: the ide bus of the mipsel '
+            'machine malta has 4 slots; the root disk, ephemeral disk, '
+            'swap disk, cdrom, config drive need 5\n', err)
+        self.assertNothingLeft()
