@@ -17,8 +17,8 @@ from emuvirt import exception
 from emuvirt.objects import flavor as flavor_obj
 from emuvirt.objects import instance as instance_obj
 from emuvirt.tests.functional import test_hard_reboot
-from emuvirt.tests.functional import test_server_commands
 from emuvirt.tests.functional import test_lifecycle
+from emuvirt.tests.functional import test_server_commands
 from emuvirt.virt.libvirt import instance_files
 
 EPH_SWAP = 'vcpus=1,ram=256,disk=1,ephemeral=1,swap=64'
