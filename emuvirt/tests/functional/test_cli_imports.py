@@ -127,3 +127,25 @@ class TestImports(testtools.TestCase):
                               stdout=subprocess.PIPE, text=True, check=True,
                               timeout=120)
         self.assertEqual('[] False\n', proc.stdout)
+
+    def test_console_script_leaves_the_imports_to_the_collector_no_more(self):
+        # The console script's imports are frozen out of garbage
+        # collection (they live as long as the process); what the command
+        # makes is still collected, and the collector stays on.
+        code = (
+            'import gc, sys\n'
+            'from emuvirt.cmd import entry, emuvirt\n'
+            'def report(argv=None):\n'
+            '    frozen = gc.get_freeze_count()\n'
+            '    garbage = []\n'
+            '    garbage.append(garbage)\n'
+            '    del garbage\n'
+            '    print(frozen > 10000, gc.isenabled(), gc.collect() > 0,\n'
+            '          "oslo_config.cfg" in sys.modules)\n'
+            '    return 0\n'
+            'emuvirt.main = report\n'
+            'sys.exit(entry.emuvirt())\n')
+        proc = subprocess.run([sys.executable, '-c', code],
+                              stdout=subprocess.PIPE, text=True, check=True,
+                              timeout=120)
+        self.assertEqual('True True True True\n', proc.stdout)

@@ -104,6 +104,8 @@ class TestEntryPoints(testtools.TestCase):
         self.write = self.useFixture(fixtures.MockPatch('os.write')).mock
 
     def test_scripts_run_their_command(self):
+        # Not this test process's objects: a script freezes its imports'.
+        freeze = self.useFixture(fixtures.MockPatch('gc.freeze')).mock
         load = self.useFixture(fixtures.MockPatch(
             'importlib.import_module')).mock
         load.return_value.main.return_value = 7
@@ -113,6 +115,7 @@ class TestEntryPoints(testtools.TestCase):
                                (entry.emuvirt_status, 'emuvirt.cmd.status')):
             self.assertEqual(7, script())
             load.assert_called_with(module)
+        self.assertEqual(4, freeze.call_count)
 
     def test_a_signal_while_importing_ends_in_one_line(self):
         interrupt.entry_point('emuvirt-manage')
