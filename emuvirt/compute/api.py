@@ -418,10 +418,24 @@ class ComputeAPI(object):
         return self.driver.find_instance(name_or_uuid, broken_ok=True)
 
     def list(self):
-        """[(name, uuid, guest arch, state)] of emuvirt's guests."""
-        return [(r.name, r.uuid, r.guest_arch,
-                 virt_driver.STATE_MAP.get(g.get_power_state(), 'unknown'))
-                for g, r in self.driver.list_guests()]
+        """[(name, uuid, guest arch, state)] of emuvirt's guests.
+
+        A guest deleted while it is listed is left out, as the driver
+        leaves it out when it goes before its record is read; any other
+        error propagates.
+        """
+        rows = []
+        for guest, record in self.driver.list_guests():
+            try:
+                state = guest.get_power_state()
+            except exception.GuestOperationFailed:
+                if self.driver.domain_exists(guest.uuid):
+                    raise
+                LOG.debug('Skipping %s: deleted while listed', record.name)
+                continue
+            rows.append((record.name, record.uuid, record.guest_arch,
+                         virt_driver.STATE_MAP.get(state, 'unknown')))
+        return rows
 
     def show(self, name_or_uuid):
         """:class:`Details` of a guest."""

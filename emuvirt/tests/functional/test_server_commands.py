@@ -370,6 +370,38 @@ class TestQueries(ServerTestCase):
              ['b', self.domain('b').UUIDString(), 's390x', 'shutdown']],
             [line.split() for line in lines[1:]])
 
+    def test_list_leaves_out_a_guest_deleted_while_listed(self):
+        self.create('a')
+        self.create('b')
+        doomed = self.domain('b').UUIDString()
+        state = fakelibvirt.FakeDomain.state
+
+        def deleted_meanwhile(dom, flags=0):
+            if dom.UUIDString() == doomed:
+                # Another command deletes it between the listing and this.
+                dom.destroy()
+                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+                raise fakelibvirt.make_error(libvirt.VIR_ERR_NO_DOMAIN,
+                                             'Domain not found')
+            return state(dom, flags)
+        self.useFixture(fixtures.MockPatchObject(
+            fakelibvirt.FakeDomain, 'state', autospec=True,
+            side_effect=deleted_meanwhile))
+        out, err = self.ok('list')
+        self.assertEqual(['a'], [line.split()[0]
+                                 for line in out.splitlines()[1:]])
+        self.assertEqual('', err)
+
+    def test_list_fails_for_a_guest_it_cannot_query(self):
+        self.create('a')
+        self.useFixture(fixtures.MockPatchObject(
+            fakelibvirt.FakeDomain, 'state', autospec=True,
+            side_effect=fakelibvirt.make_error(
+                libvirt.VIR_ERR_INTERNAL_ERROR, 'internal error: busy')))
+        err = self.refused('list')
+        self.assertIn('Could not query instance a: internal error: busy',
+                      err)
+
     def test_show_by_name_or_uuid(self):
         self.create('g1', '--flavor', 'vcpus=2,ram=256',
                     '--property', 'hw_machine_type=virt')
