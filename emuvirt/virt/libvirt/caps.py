@@ -549,8 +549,12 @@ class DomainCapabilities(_Deferred):
             return False
         root = self._unread('cpu_models')
         if root is not None:
-            # One name, looked up without reading the whole list.
-            model = _find_cpu_model(root, name)
+            # One name, looked up without reading the whole list (once:
+            # every plan asks again).
+            found = self.__dict__.setdefault('_found_models', {})
+            if name not in found:
+                found[name] = _find_cpu_model(root, name)
+            model = found[name]
         else:
             model = next((m for m in self.cpu_models if m.name == name),
                          None)
