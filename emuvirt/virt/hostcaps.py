@@ -244,6 +244,10 @@ class CapabilityProbe(object):
             info['machine'] = machine
             domcaps = self._host.get_domain_capabilities(arch, machine,
                                                          domain_type)
+            # Kept by the host for the service's life: read it all now
+            # rather than keep its document (a guest's first plan reads
+            # only what it needs).
+            domcaps.settle()
         except exception.HypervisorUnavailable:
             raise
         except exception.EmuvirtException as e:

@@ -100,6 +100,17 @@ class TestDiscovery(HostCapsTestCase):
         self.assertEqual(('kvm', 'qemu'),
                          caps.archs['aarch64'].domain_types)
 
+    def test_probed_domain_capabilities_keep_no_document(self):
+        # The service keeps them: all read, their parsed document gone.
+        caps = self.probe.get()
+        kept = [(a, self.host.get_domain_capabilities(
+            a, c.machine, c.domain_type))
+            for a, c in sorted(caps.archs.items()) if c.domcaps]
+        self.assertIn('aarch64', dict(kept))
+        for arch, domcaps in kept:
+            self.assertNotIn('_pending', vars(domcaps), arch)
+            self.assertIn('features', vars(domcaps), arch)
+
     def test_arch_without_profile(self):
         alpha = self.probe.get().archs['alpha']
         self.assertFalse(alpha.runnable)

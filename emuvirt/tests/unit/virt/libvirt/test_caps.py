@@ -205,6 +205,20 @@ class TestDeferredFields(testtools.TestCase):
             self.assertTrue(all(n in vars(lazy) for n in fields))
             self.assertNotIn('_pending', vars(lazy))
 
+    def test_settle_reads_everything_and_drops_the_document(self):
+        xml = _read('x86_64', 'domcaps', 'aarch64-virt-7.2-qemu.xml')
+        lazy = caps.parse_domain_capabilities(xml)
+        self.assertIn('_pending', vars(lazy))
+        self.assertIs(lazy, lazy.settle())
+        self.assertNotIn('_pending', vars(lazy))
+        self.assertEqual(caps.parse_domain_capabilities(xml), lazy)
+        guest = caps.parse_guest_caps(_read('x86_64', 'capabilities.xml'),
+                                      'aarch64').settle()
+        self.assertNotIn('_pending', vars(guest))
+        self.assertIn('machines', vars(guest))
+        constructed = caps.GuestCaps('hvm', 'aarch64', 64, None)
+        self.assertEqual((), constructed.settle().machines)
+
     def test_threads_read_one_group_alike(self):
         xml = _read('x86_64', 'domcaps', 'aarch64-virt-7.2-qemu.xml')
         for _ in range(20):
