@@ -352,7 +352,8 @@ def _parse_guest(node):
 # those tags and only the pieces needed are parsed (each piece is a
 # well-formed document). Text not laid out so is parsed whole.
 _GUEST_HEAD_RE = re.compile(
-    r"""<guest>\s*<os_type>[^<]*</os_type>\s*<arch\s+name=(['"])([^'"<]*)\1""")
+    r"""<guest>\s*<os_type>(?P<os_type>[^<]*)</os_type>\s*"""
+    r"""<arch\s+name=(?P<q>['"])(?P<arch>[^'"<]*)(?P=q)""")
 
 
 def _as_text(xml):
@@ -371,28 +372,38 @@ def _host_element(xml):
     return _parse(xml).find('host')
 
 
-def _guest_elements(xml, arch):
+def _guest_pieces(text, arch, os_type):
+    """The text of the first ``<guest>`` of ``arch`` and ``os_type``.
+
+    A list of it, or an empty one; None when the text is not laid out as
+    expected up to there (then it is parsed whole).
+    """
+    # The names canonical_arch turns into arch, compared inline.
+    spellings = {arch}.union(alias for alias, name
+                             in architecture.ALIASES.items() if name == arch)
+    # From each <guest to its </guest>, then to the next; the first one
+    # of the arch and OS type is the one the whole document's parse
+    # would find, whatever comes after it.
+    start = text.find('<guest')
+    while start >= 0:
+        head = _GUEST_HEAD_RE.match(text, start)
+        end = text.find('</guest>', head.end()) if head else -1
+        if end < 0 or '&' in head.group(0):
+            return None     # no such head, or an entity to decode
+        end += len('</guest>')
+        if (head.group('arch').strip().lower() in spellings and
+                head.group('os_type').strip() == os_type):
+            return [text[start:end]]
+        start = text.find('<guest', end)
+    return []
+
+
+def _guest_elements(xml, arch, os_type):
     """The ``<guest>`` elements that may be ``arch``'s (maybe others)."""
     text = _as_text(xml)
-    if text is not None:
-        # The names canonical_arch turns into arch, compared inline.
-        spellings = {arch}.union(alias for alias, name
-                                 in architecture.ALIASES.items()
-                                 if name == arch)
-        # One pass: from each <guest to its </guest>, then to the next.
-        pieces = []
-        start = text.find('<guest')
-        while start >= 0:
-            head = _GUEST_HEAD_RE.match(text, start)
-            end = text.find('</guest>', head.end()) if head else -1
-            if end < 0:
-                break
-            end += len('</guest>')
-            if head.group(2).strip().lower() in spellings:
-                pieces.append(text[start:end])
-            start = text.find('<guest', end)
-        else:
-            return [etree.fromstring(p) for p in pieces]
+    pieces = _guest_pieces(text, arch, os_type) if text is not None else None
+    if pieces is not None:
+        return [etree.fromstring(p) for p in pieces]
     return _parse(xml).findall('guest')
 
 
@@ -431,7 +442,7 @@ def parse_guest_caps(xml, arch, os_type='hvm'):
     :returns: GuestCaps, or None when libvirt offers no such guest.
     """
     arch = canonical_arch(arch)
-    for node in _guest_elements(xml, arch):
+    for node in _guest_elements(xml, arch, os_type):
         arch_node = node.find('arch')
         if (arch_node is not None and
                 canonical_arch(arch_node.get('name')) == arch and

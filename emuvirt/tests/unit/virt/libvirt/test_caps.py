@@ -129,6 +129,25 @@ class TestOneGuestArch(testtools.TestCase):
                 self.assertIsNone(caps.parse_guest_caps(
                     doc, whole.guests[0].arch, os_type='xen'))
 
+    def test_first_guest_of_the_arch_and_os_type(self):
+        # The text is cut only as far as the guest sought; one whose head
+        # is not laid out as expected before it (or holds an entity to
+        # decode) sends the whole document to the parser, which finds the
+        # same guest.
+        xml = _read('x86_64', 'capabilities.xml').decode()
+        whole = caps.parse_capabilities(xml).guest('aarch64')
+        doubled = xml.replace('<guest>', '<guest>\n<os_type>xen</os_type>'
+                              '<arch name="aarch64"><wordsize>1</wordsize>'
+                              '</arch></guest><guest>', 1)
+        entity = xml.replace("<arch name='aarch64'>",
+                             "<arch name='aarch&#54;4'>")
+        self.assertNotEqual(xml, entity)
+        odd_before = xml.replace('<guest>', '<guest >', 1)
+        for doc in (doubled, entity, odd_before):
+            self.assertEqual(whole, caps.parse_guest_caps(doc, 'aarch64'))
+        self.assertEqual(1, caps.parse_guest_caps(doubled, 'aarch64',
+                                                  'xen').wordsize)
+
     def test_alias(self):
         xml = _read('x86_64', 'capabilities.xml')
         self.assertEqual('aarch64',
