@@ -157,8 +157,18 @@ def _create(api, args):
                                                  name_arg='server name')
     _config_drive(instance, args)
     network_info = _network_info(args)
+
+    def announce(created):
+        # Said before create returns: an interruption that comes before
+        # this removes the guest, one after it keeps it.
+        if not created.claimed:
+            _note('no Placement configured ([placement]auth_type is '
+                  'unset): no resources claimed for %s' % name)
+        print('created %s: %s, %s guest, machine %s'
+              % (name, instance.uuid, created.plan.profile.arch,
+                 created.plan.machine))
     try:
-        created = api.create(instance, image_meta, network_info)
+        api.create(instance, image_meta, network_info, announce=announce)
     except exception.InvalidNetworkInfo as e:
         raise common.CommandError(reason='--mac %s: %s' % (
             args.mac, e.kwargs['reason']))
@@ -166,12 +176,6 @@ def _create(api, args):
         raise common.CommandError(
             reason="--network %s: the libvirt daemon has no active network "
                    "of that name" % args.network)
-    if not created.claimed:
-        _note('no Placement configured ([placement]auth_type is unset): '
-              'no resources claimed for %s' % name)
-    print('created %s: %s, %s guest, machine %s'
-          % (name, instance.uuid, created.plan.profile.arch,
-             created.plan.machine))
     if args.wait:
         # Shown as it happens: the wait may be long.
         sys.stdout.flush()

@@ -10,14 +10,17 @@ Create::
     anything is claimed) -> ledger.begin_claim -> Placement claim ->
     spawn (directory, disk, define, start) -> ledger.end_claim
 
-Whatever stops a create after the claim began (an error, Ctrl-C, SIGTERM,
-a lost libvirt connection), the driver removes what spawn made and the
-claim is released, with SIGINT/SIGTERM held off meanwhile
-(:func:`emuvirt.interrupt.shielded`); the error that stopped it is the one
-raised. The claim request itself runs with the signals deferred
-(:func:`emuvirt.interrupt.deferred`), so an interrupted create always
-knows whether it holds an allocation: none is left behind by a release
-racing a claim still on its way.
+Whatever stops a create after the claim began and before it is done (an
+error, Ctrl-C, SIGTERM, a lost libvirt connection), what spawn made is
+removed (by the driver's spawn, or here when the signal came as spawn
+returned) and the claim is released, with SIGINT/SIGTERM held off
+meanwhile (:func:`emuvirt.interrupt.shielded`); the error that stopped it
+is the one raised. The create is done once its ledger entry is dropped
+and the caller was told (``announce``), both with the signals deferred: a
+create says it made a guest only if the guest stays. The claim request
+itself runs with the signals deferred (:func:`emuvirt.interrupt.deferred`),
+so an interrupted create always knows whether it holds an allocation: none
+is left behind by a release racing a claim still on its way.
 
 The Placement ledger (:mod:`emuvirt.compute.ledger`) tells the compute
 service what a create or delete could not finish:
@@ -175,15 +178,22 @@ class ComputeAPI(object):
 
     # -- create ---------------------------------------------------------------
 
-    def create(self, instance, image_meta, network_info=None):
+    def create(self, instance, image_meta, network_info=None,
+               announce=None):
         """Claim, define and start a guest; undo it all if that fails.
+
+        The create is done once its claim entry is dropped and
+        ``announce`` (if given) was called with the :class:`Created`
+        (the CLI says there that it created the guest): an interruption
+        until then undoes it all, even a guest spawn started already; one
+        arriving meanwhile waits until it is done.
 
         :returns: :class:`Created`.
         :raises: NameInUse, the plan's refusals (before anything is
             claimed), ClaimFailed, PlacementError, the spawn's error, or
             the interruption (KeyboardInterrupt, Terminated) after
             undoing, with :func:`emuvirt.interrupt.outcome` saying what
-            was undone.
+            was undone (or that the create was done first).
         """
         from emuvirt.scheduler.client import report
         drv = self.driver
@@ -212,27 +222,47 @@ class ComputeAPI(object):
             progress.spawning = True
             drv.spawn(None, instance, image_meta, [], None, None,
                       network_info=network_info)
-            if client is not None:
-                self.ledger.end_claim(instance.uuid)
+            # The guest runs. An interruption until the create is done
+            # removes it (see _undo_create); while it finishes, one waits.
+            created = Created(instance=instance, plan=plan,
+                              claimed=client is not None)
+            with interrupt.deferred():
+                if client is not None:
+                    self.ledger.end_claim(instance.uuid)
+                if announce is not None:
+                    announce(created)
+                progress.done = True
         except BaseException as e:
+            if progress.done:
+                # Held until the create was done: the guest stays.
+                if interrupt.is_interruption(e):
+                    interrupt.set_outcome(
+                        e, 'server create finished first: %s is created'
+                        % instance.name)
+                raise
             with interrupt.shielded():
                 undone = self._undo_create(instance, client, progress)
             if interrupt.is_interruption(e):
                 interrupt.set_outcome(e, undone)
             raise
-        return Created(instance=instance, plan=plan,
-                       claimed=client is not None)
+        return created
 
     def _undo_create(self, instance, client, progress):
         """Release, record in the ledger; returns what was done (a line).
 
-        The driver's spawn removed its domain and files already; here it
-        is only checked that the domain is gone.
+        A spawn that failed removed its domain and files already. A domain
+        still there is deleted with its files: spawn made it (a name or
+        UUID in use stops spawn before it defines anything), and either
+        finished it (the interruption came after spawn, or as it
+        returned: a signal is taken at the next Python call, which may be
+        past spawn's own cleanup) or could not remove it.
         """
         uuid = instance.uuid
         gone = True
         if progress.spawning:
             try:
+                if self.driver.domain_exists(uuid):
+                    self.driver.destroy(None, instance)
                 gone = not self.driver.domain_exists(uuid)
             except Exception as e:
                 gone = False
@@ -476,6 +506,8 @@ class _Progress(object):
         #: 'held': claimed
         self.claim = None
         self.spawning = False
+        #: the create is done: nothing is undone any more
+        self.done = False
 
 
 class _Searcher(object):

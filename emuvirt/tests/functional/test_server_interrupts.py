@@ -8,6 +8,7 @@ instance directory (disk, NVRAM), no allocation, an empty Placement ledger
 (or exactly the entry the design promises), and one line on stderr.
 """
 
+import functools
 import os
 import signal
 import threading
@@ -19,6 +20,7 @@ from emuvirt.compute import ledger as ledger_mod
 from emuvirt import conf
 from emuvirt.scheduler.client import report
 from emuvirt.tests.fixtures import fakelibvirt
+from emuvirt.tests.functional import test_server_commands
 from emuvirt.tests.functional import test_server_placement
 from emuvirt.virt import emulation
 from emuvirt.virt.libvirt import driver as libvirt_driver
@@ -104,6 +106,110 @@ class TestInterruptedCreate(LifecycleTestCase):
     def test_during_start(self):
         self.check(fakelibvirt.FakeDomain, 'createWithFlags')
 
+    def test_after_spawn(self):
+        """The guest runs, its create has not said so: all of it goes."""
+        self.check(emulation.EmuVirtDriver, 'spawn')
+
+    def test_while_finishing(self):
+        """Once spawn returned, a create finishes first and then stops."""
+        for signum, status, word in ((signal.SIGINT, 130, 'interrupted'),
+                                     (signal.SIGTERM, 143, 'terminated')):
+            with self.signal_in(ledger_mod.Ledger, 'end_claim', signum,
+                                before=True):
+                got, out, err = self.run_cmd(*self.create_args())
+            self.assertEqual((status, 'emuvirt: %s: server create finished '
+                                      'first: g1 is created\n' % word),
+                             (got, err))
+            self.assertGuest(out)
+            self.ok('delete', 'g1')
+            self.assertNothingLeft()
+
+    def test_after_create(self):
+        """Once the create has said so, the guest is kept."""
+        for signum, status, word in ((signal.SIGINT, 130, 'interrupted'),
+                                     (signal.SIGTERM, 143, 'terminated')):
+            with self.signal_in(compute_api.ComputeAPI, 'create', signum):
+                got, out, err = self.run_cmd(*self.create_args())
+            self.assertEqual((status, 'emuvirt: %s\n' % word), (got, err))
+            self.assertGuest(out)
+            self.ok('delete', 'g1')
+            self.assertNothingLeft()
+
+    def assertGuest(self, out):
+        """The whole guest g1, which the create said it made."""
+        self.assertTrue(out.startswith('created g1: '), out)
+        self.assertEqual(1, out.count('\n'), out)
+        self.assertTrue(self.domain().isActive())
+        self.assertEqual([self.domain().UUIDString()],
+                         os.listdir(self.instances))
+        self.assertEqual(1, self.usages()['VCPU'])
+        self.assertEqual((set(), set()), (self.ledger.claims(),
+                                          self.ledger.owed_releases()))
+
+    def test_at_every_step(self):
+        """SIGTERM before and after each step of a create.
+
+        The steps: each libvirt call, the ledger entry, the claim, the
+        instance directory, spawn, ComputeAPI.create. Each time: nothing
+        is left and the create said nothing on stdout, or it said it
+        created the guest, which is whole.
+        """
+        calls = []
+        trap = {}
+
+        def traced(name, func):
+            @functools.wraps(func)
+            def call(*args, **kwargs):
+                calls.append(name)
+                here = trap.get('at') == len(calls)
+                if here and trap['before']:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    # Also after a call that fails (no such domain).
+                    if here and not trap['before']:
+                        os.kill(os.getpid(), signal.SIGTERM)
+            return call
+
+        steps = [(cls, name)
+                 for cls in (fakelibvirt.FakeConnection,
+                             fakelibvirt.FakeDomain)
+                 for name, func in vars(cls).items()
+                 if not name.startswith('_') and callable(func)]
+        steps += [(ledger_mod.Ledger, 'begin_claim'),
+                  (ledger_mod.Ledger, 'end_claim'),
+                  (report.ReportClient, 'claim'),
+                  (instance_files, 'create_dir'),
+                  (libvirt_driver.LibvirtDriver, 'spawn'),
+                  (compute_api.ComputeAPI, 'create')]
+        for obj, name in steps:
+            self.useFixture(fixtures.MockPatchObject(
+                obj, name, traced(name, getattr(obj, name))))
+        self.ok(*self.create_args())
+        made = list(calls)
+        self.assertIn('createWithFlags', made)
+        self.ok('delete', 'g1')
+        for at in range(1, len(made) + 1):
+            for before in (True, False):
+                point = '%s call %d (%s)' % (
+                    'before' if before else 'after', at, made[at - 1])
+                del calls[:]
+                trap.update(at=at, before=before)
+                got, out, err = self.run_cmd(*self.create_args())
+                trap.clear()
+                self.assertEqual(143, got, '%s: %s' % (point, out))
+                self.assertEqual(1, err.count('\n'), '%s: %s' % (point, err))
+                self.assertTrue(err.startswith('emuvirt: terminated'),
+                                '%s: %s' % (point, err))
+                try:
+                    if out:
+                        self.assertGuest(out)
+                        self.ok('delete', 'g1')
+                    self.assertNothingLeft()
+                except AssertionError as e:
+                    self.fail('%s: %s' % (point, e))
+
     def test_before_claim(self):
         for signum, status, word in ((signal.SIGINT, 130, 'interrupted'),
                                      (signal.SIGTERM, 143, 'terminated')):
@@ -141,6 +247,31 @@ class TestInterruptedCreate(LifecycleTestCase):
         self.assertEqual(['g1'], [d.name() for d in
                                   self.conn.listAllDomains()])
         self.assertEqual(set(), self.ledger.claims())
+
+
+class TestInterruptedCreateNoPlacement(test_server_commands.ServerTestCase):
+
+    def test_after_spawn(self):
+        """Without Placement too, a guest spawn just made goes."""
+        for signum, status, line in SIGNALS:
+            with fixtures.MockPatchObject(
+                    emulation.EmuVirtDriver, 'spawn', autospec=True,
+                    side_effect=self.signal_after(
+                        emulation.EmuVirtDriver.spawn, signum)):
+                got, out, err = self.run_cmd(
+                    'create', 'g1', '--property',
+                    'hw_emulation_architecture=aarch64')
+            self.assertEqual((status, '', line), (got, out, err))
+            self.assertNothingLeft()
+
+    @staticmethod
+    def signal_after(real, signum):
+        def signalled(*args, **kwargs):
+            try:
+                return real(*args, **kwargs)
+            finally:
+                os.kill(os.getpid(), signum)
+        return signalled
 
 
 class TestLibvirtLost(LifecycleTestCase):
