@@ -63,6 +63,15 @@ class HardRebootTestCase(test_lifecycle.LifecycleTestCase):
         records.redefine(self.drv.host, guest, dataclasses.replace(
             guest.record, properties=merged))
 
+    def refused_hard_reboot(self, inst):
+        """A hard reboot whose new definition libvirt refuses."""
+        self.useFixture(test_lifecycle.fixtures.MockPatchObject(
+            self.conn, 'defineXML', side_effect=test_lifecycle.fakelibvirt.
+            make_error(test_lifecycle.libvirt.VIR_ERR_XML_DETAIL,
+                       'XML error: injected')))
+        self.assertRaises(exception.GuestOperationFailed, self.drv.reboot,
+                          None, inst, None, 'HARD')
+
     def video(self, inst, live=False):
         return [v.get('type') for v in
                 self.tree(inst, live).iterfind('devices/video/model')]
@@ -172,12 +181,7 @@ class TestHardReboot(HardRebootTestCase):
         self.drv.power_off(inst)
         self.set_props(inst, hw_video_model='virtio')
         before = self.persistent(inst)
-        self.useFixture(test_lifecycle.fixtures.MockPatchObject(
-            self.conn, 'defineXML', side_effect=test_lifecycle.fakelibvirt.
-            make_error(test_lifecycle.libvirt.VIR_ERR_XML_DETAIL,
-                       'XML error: injected')))
-        self.assertRaises(exception.GuestOperationFailed, self.drv.reboot,
-                          None, inst, None, 'HARD')
+        self.refused_hard_reboot(inst)
         self.assertEqual(before, self.persistent(inst))
         self.assertEqual(driver.SHUTDOWN, self.drv.get_info(inst).state)
 

@@ -242,12 +242,7 @@ class TestHardReboot(test_hard_reboot.HardRebootTestCase, LocalDisksTestCase):
         inst = self.spawned(flavor=EPH_SWAP)
         _root, eph, swap = self.files(inst)
         os.unlink(swap)
-        self.useFixture(test_lifecycle.fixtures.MockPatchObject(
-            self.conn, 'defineXML', side_effect=test_lifecycle.fakelibvirt.
-            make_error(test_lifecycle.libvirt.VIR_ERR_XML_DETAIL,
-                       'XML error: injected')))
-        self.assertRaises(exception.GuestOperationFailed, self.drv.reboot,
-                          None, inst, None, 'HARD')
+        self.refused_hard_reboot(inst)
         self.assertTrue(os.path.exists(eph))
         self.assertFalse(os.path.exists(swap))
 
