@@ -37,6 +37,25 @@ class CommandTestCase(test_guests.TestServerCommand):
             self.assertEqual(0, proc.returncode, proc.stderr)
         return proc
 
+    def wait_for_console_line(self, name, pattern, what):
+        """Poll ``server console-log NAME`` until ``pattern`` matches.
+
+        Returns the match and the log; fails naming ``what`` once
+        BOOT_TIMEOUT has passed without it.
+        """
+        deadline = time.monotonic() + self.BOOT_TIMEOUT
+        while True:
+            text = self.emuvirt('console-log', name).stdout
+            found = pattern.search(text)
+            if found is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(1)
+        self.addDetail('console', base.content.text_content(text))
+        if found is None:
+            self.fail('%s never printed its %s line within %d s'
+                      % (name, what, self.BOOT_TIMEOUT))
+        return found, text
+
     def config(self):
         path = os.path.join(self.tmpdir, 'emuvirt.conf')
         with open(path, 'w') as f:
@@ -84,17 +103,8 @@ class TestGuestReadsItsConfigDrive(CommandTestCase):
         return found
 
     def wait_for_line(self, name):
-        deadline = time.monotonic() + self.BOOT_TIMEOUT
-        while True:
-            text = self.emuvirt('console-log', name).stdout
-            found = LINE.search(text)
-            if found is not None or time.monotonic() >= deadline:
-                break
-            time.sleep(1)
-        self.addDetail('console', base.content.text_content(text))
-        if found is None:
-            self.fail('%s never printed its EMUVIRT-CONFIG-DRIVE line '
-                      'within %d s' % (name, self.BOOT_TIMEOUT))
+        found, text = self.wait_for_console_line(name, LINE,
+                                                 'EMUVIRT-CONFIG-DRIVE')
         if found.group(2) is None:
             self.fail('%s found no config drive: %s' % (
                 name, [ln for ln in text.splitlines()

@@ -13,11 +13,9 @@ import os
 import re
 import shutil
 import subprocess
-import time
 
 from lxml import etree
 
-from emuvirt.tests.integration import base
 from emuvirt.tests.integration import test_config_drive
 
 BLOCK = re.compile(r'EMUVIRT-BLOCK: ([^\r\n]*)')
@@ -74,18 +72,8 @@ class TestEphemeralAndSwap(test_config_drive.TestGuestReadsItsConfigDrive):
         self.assertFalse(os.path.exists(os.path.dirname(eph)))
 
     def wait_for_block(self, name):
-        deadline = time.monotonic() + self.BOOT_TIMEOUT
-        while True:
-            text = self.emuvirt('console-log', name).stdout
-            found = BLOCK.search(text)
-            if found is not None or time.monotonic() >= deadline:
-                break
-            time.sleep(1)
-        self.addDetail('console', base.content.text_content(text))
-        if found is None:
-            self.fail('%s never printed its EMUVIRT-BLOCK line within %d s'
-                      % (name, self.BOOT_TIMEOUT))
-        return found.group(1)
+        return self.wait_for_console_line(name, BLOCK,
+                                          'EMUVIRT-BLOCK')[0].group(1)
 
     def test_aarch64_virtio(self):
         self.check('aarch64', 'virtio', ['vda', 'vdb'])
