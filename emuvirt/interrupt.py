@@ -16,6 +16,11 @@ Two guards keep that undoing whole:
   claim: sent or not?): the signals are blocked while it runs and
   delivered when it ends, in the caller's ``try`` block.
 
+Once an interruption has been raised, the command is ending: further
+SIGINT and SIGTERM are dropped until :func:`install` runs again, so that
+one arriving as the first unwinds (between an ``except`` line and its
+:func:`shielded` cleanup, say) cannot cut that cleanup short.
+
 Blocking uses ``pthread_sigmask``, so a signal also waits while C code
 (libvirt, a socket read) runs. Outside the main thread the guards do
 nothing: Python runs signal handlers in the main thread only.
@@ -42,6 +47,8 @@ EXIT_STATUS = {signal.SIGINT: 128 + signal.SIGINT,
 _shields = 0
 _deferrals = 0
 _held = []
+# An interruption was raised in this command: it is unwinding.
+_unwinding = False
 
 
 class Terminated(BaseException):
@@ -93,11 +100,13 @@ def exit_status(exc):
 
 
 def _exception(signum):
+    global _unwinding
+    _unwinding = True
     return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 def _handler(signum, frame):
-    if _shields:
+    if _shields or _unwinding:
         return
     if _deferrals:
         _held.append(signum)
@@ -116,9 +125,11 @@ def _unraisable(unraisable):
     later from another thread: sent at once, Python would run the handler
     inside this hook.)
     """
+    global _unwinding
     signum = signal_number(unraisable.exc_value)
     if signum is None:
         return _next_unraisablehook(unraisable)
+    _unwinding = False
     threading.Thread(target=_resend, args=(signum,), daemon=True).start()
 
 
@@ -139,8 +150,10 @@ def install():
     :returns: {signum: previous handler}, for :func:`restore` (empty
         outside the main thread, where handlers cannot be set).
     """
+    global _unwinding
     if not _in_main_thread():
         return {}
+    _unwinding = False
     previous = {signum: signal.signal(signum, _handler)
                 for signum in sorted(SIGNALS)}
     global _next_unraisablehook

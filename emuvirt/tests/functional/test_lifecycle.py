@@ -574,7 +574,8 @@ class TestInterruptedSpawn(LifecycleTestCase):
         for cls, method in steps:
             for signum, exc in ((signal.SIGINT, KeyboardInterrupt),
                                 (signal.SIGTERM, interrupt.Terminated)):
-                with self.signalled(cls, method, signum):
+                # One command each: a command takes one interruption.
+                with self.signalled(cls, method, signum), SignalHandlers():
                     inst, image_meta = self.instance(kernel=False)
                     self.assertRaises(exc, self.spawn, inst, image_meta)
                     self.assertNothingLeft(inst)

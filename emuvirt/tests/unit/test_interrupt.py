@@ -23,8 +23,14 @@ class InterruptTestCase(testtools.TestCase):
     def send(signum):
         os.kill(os.getpid(), signum)
 
+    @staticmethod
+    def next_command():
+        """As install() at a command's start: not unwinding any more."""
+        interrupt._unwinding = False
+
     def test_signals_raise(self):
         self.assertRaises(KeyboardInterrupt, self.send, signal.SIGINT)
+        self.next_command()
         error = self.assertRaises(interrupt.Terminated, self.send,
                                   signal.SIGTERM)
         self.assertNotIsInstance(error, Exception)
@@ -60,6 +66,30 @@ class InterruptTestCase(testtools.TestCase):
         self.assertRaises(interrupt.Terminated, drop)
         self.assertEqual([], finalised)
         self.assertEqual('', stderr.getvalue())
+
+    def test_signals_after_the_first_are_dropped_while_it_unwinds(self):
+        # A second signal landing between an except line and the shielded
+        # cleanup inside it would cut that cleanup short.
+        cleaned = []
+
+        def work():
+            try:
+                self.send(signal.SIGTERM)
+            except interrupt.Terminated:
+                self.send(signal.SIGINT)
+                self.send(signal.SIGTERM)
+                with interrupt.shielded():
+                    cleaned.append(True)
+                raise
+        self.assertRaises(interrupt.Terminated, work)
+        self.assertEqual([True], cleaned)
+        # Held ones too: the command is ending.
+        with interrupt.deferred():
+            interrupt._handler(signal.SIGINT, None)
+        # The next command takes signals again.
+        handlers = interrupt.install()
+        self.addCleanup(interrupt.restore, handlers)
+        self.assertRaises(KeyboardInterrupt, self.send, signal.SIGINT)
 
     def test_other_unraisable_errors_reach_the_previous_hook(self):
         seen = []
