@@ -11,6 +11,7 @@ Usage::
         --property NAME=VALUE [--property ...]
     emuvirt-manage [--config-file F] placement heal_allocations \\
         [--dry-run] [--instance INSTANCE] [--verbose]
+    emuvirt-manage [--config-file F] placement audit [--verbose] [--delete]
 
 ``image_property set`` changes the record of a stopped guest; the guest's
 definition is rebuilt from it at its next hard reboot (``emuvirt server
@@ -35,6 +36,15 @@ could not be used (unreachable, not configured, no provider for this
 host yet), 4 nothing to heal (always with ``--dry-run``, unless 3); and
 emuvirt-manage's 1 (unexpected error), 2 (``--instance`` names no guest)
 and 127.
+
+``placement audit`` lists the allocations on this host's resource
+provider with no guest on this host, no claim in flight and no Placement
+ledger entry, which the compute service reports and keeps (see
+:mod:`emuvirt.compute.audit`); ``--delete`` releases them. Its exit codes
+are ``nova-manage placement audit``'s: 0 no such allocation, 3 some were
+found (and not all released), 4 all that were found were released
+(``--delete``), 1 an error (Placement or libvirt unreachable, Placement
+not configured: one line naming the section), 127 invalid input.
 """
 
 import argparse
@@ -225,6 +235,69 @@ def heal_allocations(host, args):
     return HEALED if count[heal.HEALED] else NOTHING_TO_HEAL
 
 
+# audit: nova-manage's codes.
+NO_ORPHANS = 0
+ORPHANS_FOUND = 3
+ORPHANS_DELETED = 4
+
+
+def audit(host, args):
+    """0 none, 3 found (not all released), 4 all found released.
+
+    1 when Placement cannot be used (not configured, unreachable, no
+    provider for this host) or the guests cannot be listed.
+    """
+    from emuvirt.compute import api as compute_api
+    from emuvirt.compute import audit as audit_mod
+    from emuvirt.scheduler.client import report
+    from emuvirt.virt import driver as virt_driver
+
+    drv = virt_driver.load_compute_driver(read_only=True)
+    api = compute_api.ComputeAPI(conf.CONF, driver=drv)
+    found = released = 0
+    try:
+        for orphan in audit_mod.audit(api, delete=args.delete):
+            found += 1
+            released += orphan.status in (audit_mod.RELEASED,
+                                          audit_mod.GONE)
+            _audit_line(orphan, args.verbose)
+    except report.ProviderGone:
+        _err('%s: error: host %s has no resource provider in the '
+             'Placement of [placement]: nothing to audit' % (
+                 PROG, conf.CONF.host))
+        return ERROR
+    except report.PlacementUnavailable as e:
+        _err('%s: error: Placement cannot be reached (see [placement]), '
+             '%s: %s' % (PROG, '%d allocation(s) released before that'
+                         % released if released else 'nothing was released',
+                         e.kwargs.get('reason', e)))
+        return ERROR
+    except exception.PlacementError as e:
+        _err('%s: error: %s' % (PROG, e))
+        return ERROR
+    finally:
+        _close(drv)
+    if args.verbose:
+        print('%d allocation(s) without a guest or ledger entry found, %d '
+              'released' % (found, released))
+    if not found:
+        return NO_ORPHANS
+    return ORPHANS_DELETED if released == found else ORPHANS_FOUND
+
+
+def _audit_line(orphan, verbose):
+    from emuvirt.compute import audit as audit_mod
+
+    line = '%s %s' % (orphan.uuid, _resources(orphan.resources))
+    if orphan.status == audit_mod.RELEASED:
+        line += ': released'
+    elif orphan.status == audit_mod.GONE:
+        line += ': released meanwhile'
+    elif orphan.status == audit_mod.KEPT:
+        line += ': kept (a guest or a claim appeared meanwhile)'
+    print(line)
+
+
 def _heal_line(done, verbose):
     from emuvirt.compute import heal
 
@@ -320,6 +393,14 @@ def build_parser():
                    help='that guest only (name or UUID)')
     p.add_argument('--verbose', action='store_true',
                    help='also name the guests left alone, and count')
+    p = _action(pl, 'audit', audit,
+                "list the allocations on this host's resource provider "
+                'with no guest here, no claim in flight and no ledger '
+                'entry (the compute service keeps them)')
+    p.add_argument('--delete', action='store_true',
+                   help='release them (exit code 4 when all were)')
+    p.add_argument('--verbose', action='store_true',
+                   help='also count')
     return parser
 
 

@@ -27,9 +27,11 @@ command itself failed):
   on this host's resource provider against the guests and the Placement
   ledger, as the compute service reconciles them
   (:mod:`emuvirt.compute.reconcile`), read only: a warning counts and
-  names the allocations without a guest or claim in flight and the
-  releases owed by deletes (``emuvirt-compute`` releases both at its next
-  cycle), and the guests without an allocation (``emuvirt-manage
+  names the allocations of creates that never finished and the releases
+  owed by deletes (``emuvirt-compute`` releases both at its next cycle),
+  the allocations with no guest, no claim in flight and no ledger entry
+  (``emuvirt-manage placement audit`` lists and releases them), and the
+  guests without an allocation (``emuvirt-manage
   placement heal_allocations`` claims for them). Placement unreachable,
   or no provider for this host yet, is a warning too.
 """
@@ -169,9 +171,16 @@ class Checks(upgradecheck.UpgradeCommands):
         decision = reconcile.decide(allocations, in_flight,
                                     claims - in_flight, owed, names)
         problems = []
+        if decision.stale:
+            problems.append('%d allocation(s) of creates that never '
+                            'finished: %s' % (
+                                len(decision.stale),
+                                ', '.join(sorted(decision.stale))))
         if decision.orphans:
-            problems.append('%d allocation(s) have no guest on this host '
-                            'and no claim in flight: %s' % (
+            problems.append('%d allocation(s) have no guest on this host, '
+                            'no claim in flight and no ledger entry (list '
+                            'and release them with "emuvirt-manage '
+                            'placement audit"): %s' % (
                                 len(decision.orphans),
                                 ', '.join(sorted(decision.orphans))))
         if decision.owed:
@@ -193,8 +202,9 @@ class Checks(upgradecheck.UpgradeCommands):
             return Result(Code.SUCCESS, summary + '.')
         return Result(Code.WARNING, '%s; %s.%s' % (
             summary, '; '.join(problems),
-            ' emuvirt-compute releases allocations without a guest and '
-            'owed releases at its next cycle: is it running?'
+            ' emuvirt-compute releases the allocations of creates that '
+            'never finished and owed releases at its next cycle: is it '
+            'running?'
             if decision.release else ''))
 
     _upgrade_checks = (

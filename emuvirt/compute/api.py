@@ -37,9 +37,13 @@ service what a create or delete could not finish:
 * a release Placement did not take (it is down) is an owed release,
   which the compute service sends later.
 
-Delete: destroy (through a daemon restart, see
-``[libvirt]reconnect_timeout``) -> release, with the signals deferred
-until both are done, so an interrupted delete never stops half-way.
+Delete: ledger.owed_release -> destroy (through a daemon restart, see
+``[libvirt]reconnect_timeout``) -> release -> ledger.settled, with the
+signals deferred until all are done, so an interrupted delete never stops
+half-way; the owed release is written first, so a delete whose process
+dies between the undefine and the release leaves the compute service an
+entry to finish it by (the service releases nothing the ledger does not
+account for). A destroy that fails with the guest still there drops it.
 """
 
 import dataclasses
@@ -349,7 +353,17 @@ class ComputeAPI(object):
         deleted = False
         try:
             with interrupt.deferred():
-                self.driver.destroy(None, instance)
+                if client is not None:
+                    # Owed until released: a delete whose process dies
+                    # between the undefine and the release leaves the
+                    # compute service a ledger entry to finish it by.
+                    self.ledger.owed_release(instance.uuid)
+                try:
+                    self.driver.destroy(None, instance)
+                except BaseException:
+                    if client is not None:
+                        self._keep_if_still_there(instance)
+                    raise
                 deleted = True
                 if client is not None:
                     self._release_deleted(result)
@@ -360,6 +374,21 @@ class ComputeAPI(object):
                     % instance.name)
             raise
         return result
+
+    def _keep_if_still_there(self, instance):
+        """A destroy failed: drop the owed release if the guest stays."""
+        try:
+            still_there = self.driver.domain_exists(instance.uuid)
+        except Exception as e:
+            LOG.warning('Cannot tell whether the domain of %s is gone '
+                        '(its release stays owed): %s', instance.name, e)
+            return
+        if still_there:
+            try:
+                self.ledger.cancel_release(instance.uuid)
+            except Exception as e:
+                LOG.warning('Placement ledger not updated for %s: %s',
+                            instance.uuid, e)
 
     def _release_deleted(self, result):
         uuid = result.instance.uuid

@@ -3,8 +3,8 @@
 A guest's resources are claimed in Placement before its domain exists and
 released after the domain is gone, so for a moment an allocation stands
 with no guest. The ledger makes those moments visible to the compute
-service, which releases allocations whose consumer has no guest on this
-host (:mod:`emuvirt.compute.manager`):
+service, which releases the allocations it accounts for whose consumer
+has no guest on this host, and only those (:mod:`emuvirt.compute.manager`):
 
 * ``begin_claim(uuid)`` is written *before* the claim is sent and
   ``end_claim(uuid)`` once the domain is defined (or the claim released).
@@ -12,9 +12,11 @@ host (:mod:`emuvirt.compute.manager`):
   and the service leaves its allocation alone. When that process dies
   (killed mid-create), the entry stays, but the claim is no longer in
   flight: the next cycle releases the allocation if no guest has it.
-* ``owed_release(uuid)`` records a release that could not be sent (a
-  delete while Placement was down); ``settled(uuid)`` drops every entry of
-  a consumer once its allocation is gone.
+* ``owed_release(uuid)`` is written by a delete before it undefines the
+  guest, and stays if the release could not be sent (Placement down, or
+  the process died); ``cancel_release(uuid)`` drops it when the guest
+  stays after all; ``settled(uuid)`` drops every entry of a consumer once
+  its allocation is gone.
 
 One small file per entry under ``$state_path/placement-ledger``:
 ``<uuid>.claim`` holds the writer's pid and its start time (so a reused
@@ -111,6 +113,10 @@ class Ledger(object):
     def owed_release(self, uuid):
         """The allocation of ``uuid`` must be released; it could not be."""
         self._write(uuid, RELEASE, '')
+
+    def cancel_release(self, uuid):
+        """The release of ``uuid`` is not owed after all (its guest stays)."""
+        self._remove(uuid, RELEASE)
 
     def settled(self, uuid):
         """``uuid`` has no allocation any more: forget it."""

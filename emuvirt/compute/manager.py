@@ -5,10 +5,15 @@
 ``[compute]provider_update_interval`` seconds asks the driver to update
 the host's provider tree (inventory and traits) and sends Placement what
 changed. Then it reconciles the provider's allocations with the guests
-(:mod:`emuvirt.compute.reconcile`): it releases allocations whose consumer
-has no guest on this host and no claim in flight, finishes the releases
-deletes could not send (the Placement ledger), and logs guests without
-allocations, naming ``emuvirt-manage placement heal_allocations``, which
+(:mod:`emuvirt.compute.reconcile`): it releases the allocations the
+Placement ledger accounts for (claims of creates whose process died,
+releases owed by deletes) when their consumer has no guest on this host;
+it logs, once per consumer, allocations with no guest, no claim in flight
+and no ledger entry, naming ``emuvirt-manage placement audit``, which
+lists and releases them (the service never does: seeing no guest may
+mean ``[libvirt]connection_uri`` names the wrong daemon); and it logs
+guests without allocations, naming
+``emuvirt-manage placement heal_allocations``, which
 claims for them (as Nova's compute service, it claims nothing itself:
 :mod:`emuvirt.compute.heal`); before that it removes the domains of
 creates whose process died before they finished (stale claims with a
@@ -75,6 +80,7 @@ class ComputeManager(object):
         # The last reconciliation (a Reconciled), None before the first.
         self.reconciled = None
         self._reported_unallocated = set()
+        self._reported_orphans = set()
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -165,7 +171,7 @@ class ComputeManager(object):
     # -- reconciliation -----------------------------------------------------
 
     def _reconcile(self, nodename):
-        """Release orphan and owed allocations; report unallocated guests.
+        """Release what the ledger accounts for; report the rest.
 
         The three snapshots are read in the order
         :mod:`emuvirt.compute.reconcile` needs: allocations, ledger,
@@ -192,9 +198,10 @@ class ComputeManager(object):
                          'could not release%s', uuid,
                          '' if released else ' (none were left)')
             elif released:
-                LOG.warning('Released the allocations of %s on %s: no '
-                            'guest on this host has them and no claim is '
-                            'in flight', uuid, nodename)
+                LOG.warning('Released the allocations of %s on %s: its '
+                            'create never finished and no guest on this '
+                            'host has them', uuid, nodename)
+        self._report_orphans(decision.orphans, nodename)
         for uuid in sorted(decision.settle):
             self.ledger.settled(uuid)
             LOG.debug('Placement ledger: dropped the entries of %s; '
@@ -204,8 +211,20 @@ class ComputeManager(object):
             allocations=len(allocations), guests=len(guests),
             released=len(decision.release),
             in_flight=len(decision.in_flight),
+            orphans=len(decision.orphans),
             unallocated=len(unallocated), abandoned=len(abandoned))
         LOG.debug('Reconciled %s: %s', nodename, self.reconciled)
+
+    def _report_orphans(self, orphans, nodename):
+        """A warning for each orphan not reported yet by this process."""
+        for uuid in sorted(orphans - self._reported_orphans):
+            LOG.warning('Allocations of %s on %s have no guest on this '
+                        'host, no claim in flight and no Placement ledger '
+                        'entry: not released (is [libvirt]connection_uri '
+                        'the right daemon?); list and release such '
+                        'allocations with "emuvirt-manage placement audit '
+                        '[--delete]"', uuid, nodename)
+        self._reported_orphans |= orphans
 
     def _remove_abandoned(self):
         """Remove the domains of creates whose process died mid-way.
@@ -279,14 +298,16 @@ class Reconciled:
 
     allocations: int   # consumers with allocations on this host
     guests: int        # guests on this host
-    released: int      # allocations released (orphans and owed)
+    released: int      # allocations released (stale claims and owed)
     in_flight: int     # allocations without a guest kept for a claim
     unallocated: int   # guests without an allocation
     abandoned: int = 0  # domains of creates that never finished, removed
+    orphans: int = 0   # allocations without guest or ledger entry, kept
 
     def __str__(self):
         return ('%d allocation(s), %d guest(s), %d released, %d kept for '
                 'claims in flight, %d guest(s) without allocation, %d '
-                'abandoned domain(s) removed' % (
+                'abandoned domain(s) removed, %d orphan(s) kept' % (
                     self.allocations, self.guests, self.released,
-                    self.in_flight, self.unallocated, self.abandoned))
+                    self.in_flight, self.unallocated, self.abandoned,
+                    self.orphans))

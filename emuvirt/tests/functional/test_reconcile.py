@@ -2,9 +2,10 @@
 
 Each compute cycle compares the allocations on the host's provider with
 the guests (fake libvirt domains defined with the driver's own XML) and
-the Placement ledger under ``$state_path``: orphans are released, releases
-owed by deletes are finished, claims in flight are left alone, guests
-without allocations are reported.
+the Placement ledger under ``$state_path``: stale claims are released,
+releases owed by deletes are finished, claims in flight are left alone,
+allocations nothing accounts for (orphans) and guests without allocations
+are reported.
 """
 
 import logging
@@ -81,16 +82,49 @@ class TestReconcile(ReconcileTestCase):
                          (counts.allocations, counts.guests, counts.released,
                           counts.in_flight, counts.unallocated))
 
-    def test_orphan_released_by_a_cycle(self):
+    def test_orphan_kept_by_a_cycle(self):
+        # No guest, no ledger entry: emuvirt did not leave it.
         guest = self.claimed(self.define('g1'))
         orphan = self.claimed()
-        self.assertEqual({guest, orphan}, self.allocated())
-        counts = self.cycle()
-        self.assertEqual({guest}, self.allocated())
-        self.assertEqual(1, counts.released)
-        self.assertIn('Released the allocations of %s on compute1' % orphan,
-                      self.logs.output)
+        for _ in range(2):
+            counts = self.cycle()
+            self.assertEqual({guest, orphan}, self.allocated())
+            self.assertEqual((0, 1), (counts.released, counts.orphans))
+        self.assertEqual(1, self.logs.output.count(
+            'Allocations of %s on compute1 have no guest' % orphan))
+
+    def test_delete_killed_between_undefine_and_release(self):
+        # The delete writes its owed release before it undefines: a
+        # process that dies before the release leaves the cycle an entry.
+        api = compute_api.ComputeAPI(
+            self.service.conf, driver=self.service.driver,
+            reportclient=self.client, ledger=self.ledger)
+        instance, image_meta = guests.make_instance('aarch64', 'g1')
+        api.create(instance, image_meta)
+        with fixtures.MockPatchObject(self.client, 'release',
+                                      side_effect=_Died()):
+            self.assertRaises(_Died, api.delete, 'g1')
+        self.assertIsNone(self.service.driver.host.lookup_domain(
+            instance.uuid))
+        self.assertEqual({instance.uuid}, self.ledger.owed_releases())
+        self.assertEqual({instance.uuid}, self.allocated())
+        self.assertEqual(1, self.cycle().released)
+        self.assertEqual(set(), self.allocated())
+        self.assertEqual(set(), self.ledger.owed_releases())
+
+    def test_delete_whose_destroy_fails_keeps_no_entry(self):
+        api = compute_api.ComputeAPI(
+            self.service.conf, driver=self.service.driver,
+            reportclient=self.client, ledger=self.ledger)
+        instance, image_meta = guests.make_instance('aarch64', 'g1')
+        api.create(instance, image_meta)
+        self.useFixture(fixtures.MockPatchObject(
+            self.service.driver, 'destroy', side_effect=_Died()))
+        self.assertRaises(_Died, api.delete, 'g1')
+        # The guest stays, so does its allocation; no release is owed.
+        self.assertEqual(set(), self.ledger.owed_releases())
         self.assertEqual(0, self.cycle().released)
+        self.assertEqual({instance.uuid}, self.allocated())
 
     def test_owed_release_settled(self):
         owed = self.claimed()
@@ -278,8 +312,10 @@ class TestStatusCheck(ReconcileTestCase):
         self.assertEqual(Code.WARNING, result.code)
         self.assertIn('2 allocation(s), 1 guest(s), 1 claim(s) in flight',
                       result.details)
-        self.assertIn('1 allocation(s) have no guest on this host and no '
-                      'claim in flight: %s' % orphan, result.details)
+        self.assertIn('1 allocation(s) have no guest on this host, no '
+                      'claim in flight and no ledger entry (list and '
+                      'release them with "emuvirt-manage placement '
+                      'audit"): %s' % orphan, result.details)
         self.assertIn('1 release(s) owed by deletes that could not reach '
                       'Placement: %s' % owed, result.details)
         self.assertIn('1 guest(s) have no allocation in Placement (claim '
@@ -290,9 +326,12 @@ class TestStatusCheck(ReconcileTestCase):
         self.assertEqual(['GET'], sorted({r[0] for r in
                                           self.placement.requests}))
         self.assertEqual({owed}, self.ledger.owed_releases())
-        # The next cycle does what the check said.
+        # The next cycle does what the check said: the owed release
+        # goes, the orphan (no ledger entry) stays.
         counts = self.cycle()
-        self.assertEqual((2, 1), (counts.released, counts.unallocated))
+        self.assertEqual((1, 1, 1), (counts.released, counts.unallocated,
+                                     counts.orphans))
+        self.assertIn(orphan, self.allocated())
 
     def test_placement_down_or_provider_missing(self):
         self.placement.stop()
@@ -306,3 +345,7 @@ class TestStatusCheck(ReconcileTestCase):
         self.assertEqual(Code.WARNING, result.code)
         self.assertIn('Host compute1 has no resource provider in Placement',
                       result.details)
+
+
+class _Died(BaseException):
+    """Stands for the process dying (nothing after it runs)."""

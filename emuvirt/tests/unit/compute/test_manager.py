@@ -139,20 +139,32 @@ class TestDecide(testtools.TestCase):
         d = self.decide(allocations=['a'], guests=['a'])
         self.assertEqual(reconcile.Decision(), d)
 
-    def test_orphan_is_released(self):
+    def test_orphan_is_kept(self):
+        # No guest, no claim, no ledger entry: emuvirt did not leave it
+        # (or the guests cannot be seen): reported, never released.
         d = self.decide(allocations=['a', 'b'], guests=['b'])
         self.assertEqual({'a'}, d.orphans)
-        self.assertEqual({'a'}, d.release)
+        self.assertEqual(set(), d.release)
+        self.assertEqual(set(), d.settle)
+
+    def test_wrong_daemon_releases_nothing(self):
+        # Every guest unseen: not one allocation goes.
+        d = self.decide(allocations=['a', 'b', 'c'])
+        self.assertEqual({'a', 'b', 'c'}, d.orphans)
+        self.assertEqual(set(), d.release)
 
     def test_claim_in_flight_is_kept(self):
         d = self.decide(allocations=['a'], in_flight=['a'], owed=['a'])
         self.assertEqual(set(), d.release)
         self.assertEqual({'a'}, d.in_flight)
         self.assertEqual(set(), d.settle)
+        self.assertEqual(set(), d.orphans)
 
     def test_stale_claim_without_guest_is_released(self):
         d = self.decide(allocations=['a'], stale=['a'])
-        self.assertEqual({'a'}, d.orphans)
+        self.assertEqual({'a'}, d.stale)
+        self.assertEqual({'a'}, d.release)
+        self.assertEqual(set(), d.orphans)
         self.assertEqual(set(), d.settle)
 
     def test_stale_claim_with_nothing_is_settled(self):
@@ -168,29 +180,33 @@ class TestDecide(testtools.TestCase):
         self.assertEqual(set(), d.orphans)
         self.assertEqual({'a', 'b'}, d.release)
 
-    def test_owed_release_of_a_guest_is_dropped(self):
+    def test_owed_release_of_a_guest_waits(self):
+        # A delete on its way (it writes the entry before it undefines)
+        # or one that died first: neither released nor dropped.
         d = self.decide(allocations=['a'], owed=['a'], guests=['a'])
-        self.assertEqual(set(), d.release)
-        self.assertEqual({'a'}, d.settle)
+        self.assertEqual(reconcile.Decision(), d)
 
     def test_guest_without_allocation(self):
         d = self.decide(allocations=['a'], guests=['a', 'b', 'c'],
                         in_flight=['c'])
         self.assertEqual({'b'}, d.unallocated)
 
-    def test_nothing_in_flight_is_ever_released(self):
+    def test_only_the_ledger_releases(self):
         # Every combination of the five inputs for one consumer.
         for bits in itertools.product((0, 1), repeat=5):
             sets = [['a'] if bit else [] for bit in bits]
             d = self.decide(*sets)
-            allocated, in_flight, _stale, owed, guest = bits
+            allocated, in_flight, stale, owed, guest = bits
             released = 'a' in d.release
             self.assertFalse(released and (in_flight or guest), bits)
-            # An allocation with no guest and no claim never stays.
-            if allocated and not in_flight and not guest:
-                self.assertTrue(released, bits)
-            if owed and not in_flight and not guest:
-                self.assertTrue(released, bits)
+            self.assertEqual(released, bool(
+                (owed or (stale and allocated)) and not in_flight and
+                not guest), bits)
+            # An allocation with no guest, no claim and no entry stays,
+            # reported.
+            self.assertEqual('a' in d.orphans, bool(
+                allocated and not (in_flight or stale or owed or guest)),
+                bits)
 
 
 class TestReconcile(testtools.TestCase):
@@ -223,15 +239,28 @@ class TestReconcile(testtools.TestCase):
     def released(self):
         return sorted(c[0][0] for c in self.client.release.call_args_list)
 
-    def test_orphan_released_and_counted(self):
+    def test_orphan_kept_counted_and_warned_once(self):
         self.allocations = {_uuid(1): {'VCPU': 1}, _uuid(2): {'VCPU': 1}}
         self.guest(2)
+        for _ in range(3):
+            self.assertTrue(self.service.update_available_resource())
+        self.assertEqual([], self.released())
+        self.assertEqual(manager.Reconciled(2, 1, 0, 0, 0, orphans=1),
+                         self.service.reconciled)
+        self.assertEqual(1, self.logs.output.count(
+            'Allocations of %s on node1 have no guest' % _uuid(1)))
+        self.assertIn('"emuvirt-manage placement audit [--delete]"',
+                      self.logs.output)
+
+    def test_stale_claim_released(self):
+        self.allocations = {_uuid(1): {'VCPU': 1}}
+        self.ledger.claims_in_flight = lambda: set()
+        self.ledger.begin_claim(_uuid(1))   # taken as dead above
         self.assertTrue(self.service.update_available_resource())
         self.assertEqual([_uuid(1)], self.released())
-        self.assertEqual(manager.Reconciled(2, 1, 1, 0, 0),
-                         self.service.reconciled)
-        self.assertIn('Released the allocations of %s on node1: no guest'
-                      % _uuid(1), self.logs.output)
+        self.assertEqual(set(), self.ledger.claims())
+        self.assertIn('Released the allocations of %s on node1: its create '
+                      'never finished' % _uuid(1), self.logs.output)
 
     def test_reads_in_order_allocations_ledger_guests(self):
         order = []
