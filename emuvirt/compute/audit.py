@@ -53,14 +53,8 @@ def audit(api, delete=False):
     client = api.reportclient
     if client is None:
         raise report.PlacementNotConfigured()
-    ledger = api.ledger
-    allocations = client.get_provider_allocations(client.provider_uuid)
-    claims = ledger.claims()
-    in_flight = ledger.claims_in_flight()
-    owed = ledger.owed_releases()
-    guests = set(api.driver.list_instance_uuids())
-    decision = reconcile.decide(allocations, in_flight, claims - in_flight,
-                                owed, guests)
+    allocations, _guests, decision = reconcile.read(
+        client, client.provider_uuid, api.ledger, api.driver)
     for uuid in sorted(decision.orphans):
         status = FOUND
         if delete:

@@ -183,13 +183,8 @@ class ComputeManager(object):
         # allocations are then released like any other without a guest.
         abandoned = self._remove_abandoned()
         rp = report.provider_uuid(nodename)
-        allocations = self.reportclient.get_provider_allocations(rp)
-        claims = self.ledger.claims()
-        in_flight = self.ledger.claims_in_flight()
-        owed = self.ledger.owed_releases()
-        guests = set(self.driver.list_instance_uuids())
-        decision = reconcile.decide(allocations, in_flight,
-                                    claims - in_flight, owed, guests)
+        allocations, guests, decision = reconcile.read(
+            self.reportclient, rp, self.ledger, self.driver)
         for uuid in sorted(decision.release):
             released = self.reportclient.release(uuid)
             self.ledger.settled(uuid)

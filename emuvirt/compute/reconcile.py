@@ -32,8 +32,9 @@ lists them and, with ``--delete``, releases them (as Nova's compute
 service, which never deletes allocations of consumers it does not know
 are gone, and its ``nova-manage placement audit``).
 
-:func:`decide` takes that decision on plain sets; the compute manager
-reads the snapshots and carries it out.
+:func:`decide` takes that decision on plain sets; :func:`read` reads the
+snapshots in that order and decides, for the compute manager (which
+carries the decision out) and for the audit command.
 """
 
 import dataclasses
@@ -101,3 +102,19 @@ def decide(allocations, claims_in_flight, stale_claims, owed_releases,
         settle=frozenset(stale - allocations - owed),
         in_flight=frozenset((allocations - guests) & in_flight),
         unallocated=frozenset(guests - allocations - in_flight))
+
+
+def read(reportclient, provider_uuid, ledger, driver):
+    """Read the three snapshots, in the order above, and decide.
+
+    :returns: (the provider's allocations as {consumer: {resource class:
+        amount}}, the set of guest UUIDs, the :class:`Decision`).
+    :raises: whatever reading a snapshot raises; nothing is decided then.
+    """
+    allocations = reportclient.get_provider_allocations(provider_uuid)
+    claims = ledger.claims()
+    in_flight = ledger.claims_in_flight()
+    owed = ledger.owed_releases()
+    guests = set(driver.list_instance_uuids())
+    return allocations, guests, decide(allocations, in_flight,
+                                       claims - in_flight, owed, guests)
