@@ -213,10 +213,8 @@ def heal_allocations(host, args):
                 count[done.status] += 1
     except report.PlacementUnavailable as e:
         healed = count[heal.HEALED]
-        _err('%s: error: Placement cannot be reached (see [placement]), '
-             '%s: %s' % (PROG, '%d guest(s) healed before that' % healed
-                         if healed else 'nothing was claimed',
-                         e.kwargs.get('reason', e)))
+        _placement_unreachable(e, '%d guest(s) healed before that' % healed
+                               if healed else 'nothing was claimed')
         return NOT_HEALED
     except exception.PlacementError as e:
         _err('%s: error: %s' % (PROG, e))
@@ -260,17 +258,16 @@ def audit(host, args):
             found += 1
             released += orphan.status in (audit_mod.RELEASED,
                                           audit_mod.GONE)
-            _audit_line(orphan, args.verbose)
+            _audit_line(orphan)
     except report.ProviderGone:
         _err('%s: error: host %s has no resource provider in the '
              'Placement of [placement]: nothing to audit' % (
                  PROG, conf.CONF.host))
         return ERROR
     except report.PlacementUnavailable as e:
-        _err('%s: error: Placement cannot be reached (see [placement]), '
-             '%s: %s' % (PROG, '%d allocation(s) released before that'
-                         % released if released else 'nothing was released',
-                         e.kwargs.get('reason', e)))
+        _placement_unreachable(e, '%d allocation(s) released before that'
+                               % released if released
+                               else 'nothing was released')
         return ERROR
     except exception.PlacementError as e:
         _err('%s: error: %s' % (PROG, e))
@@ -285,7 +282,13 @@ def audit(host, args):
     return ORPHANS_DELETED if released == found else ORPHANS_FOUND
 
 
-def _audit_line(orphan, verbose):
+def _placement_unreachable(error, so_far):
+    """The one line of a placement command whose Placement went away."""
+    _err('%s: error: Placement cannot be reached (see [placement]), %s: %s'
+         % (PROG, so_far, error.kwargs.get('reason', error)))
+
+
+def _audit_line(orphan):
     from emuvirt.compute import audit as audit_mod
 
     line = '%s %s' % (orphan.uuid, _resources(orphan.resources))
