@@ -64,7 +64,8 @@ class CommandTestCase(test_guests.TestServerCommand):
         return path
 
 
-class TestGuestReadsItsConfigDrive(CommandTestCase):
+class KernelGuestTestCase(CommandTestCase):
+    """Guests of the arch's test kernel with the Nova test initramfs."""
 
     def nova_initrd(self, arch):
         path = os.path.join(base.images_dir(), 'nova', arch, 'initrd.img')
@@ -74,23 +75,32 @@ class TestGuestReadsItsConfigDrive(CommandTestCase):
                                  % (arch, path, arch))
         return path
 
-    def boot(self, arch):
+    def create_kernel_guest(self, arch, prefix, *options):
+        """``server create`` of a kernel guest with the Nova initramfs.
+
+        The arch's test kernel, its command line and ``options``; returns
+        the guest's name (removed at cleanup).
+        """
         image = self.guest_image(arch)
         initrd = self.nova_initrd(arch)
         self.require_emulator(arch)
+        name = self.domain_name(prefix + arch)
+        self.addCleanup(self.remove_domain, name)
+        self.emuvirt(
+            'create', name, '--property',
+            'hw_emulation_architecture=' + arch, '--kernel', image.kernel,
+            '--ramdisk', initrd, '--cmdline', image.cmdline, *options)
+        return name
+
+    def boot(self, arch):
         key = os.path.join(self.tmpdir, 'id.pub')
         user_data = os.path.join(self.tmpdir, 'user-data')
         with open(key, 'w') as f:
             f.write(KEY)
         with open(user_data, 'w') as f:
             f.write('#cloud-config\n')
-        name = self.domain_name('cd-' + arch)
-        self.addCleanup(self.remove_domain, name)
-        self.emuvirt(
-            'create', name, '--property',
-            'hw_emulation_architecture=' + arch, '--kernel', image.kernel,
-            '--ramdisk', initrd, '--cmdline', image.cmdline,
-            '--user-data', user_data, '--ssh-key', key)
+        name = self.create_kernel_guest(arch, 'cd-', '--user-data',
+                                        user_data, '--ssh-key', key)
         uuid = self.conn.lookupByName(name).UUIDString()
         show = self.emuvirt('show', name).stdout
         drive = os.path.join(self.instances, uuid, 'disk.config')
@@ -110,6 +120,9 @@ class TestGuestReadsItsConfigDrive(CommandTestCase):
                 name, [ln for ln in text.splitlines()
                        if 'EMUVIRT-BLOCK' in ln]))
         return found
+
+
+class TestGuestReadsItsConfigDrive(KernelGuestTestCase):
 
     def test_aarch64(self):
         self.boot('aarch64')

@@ -15,11 +15,7 @@ from lxml import etree
 from emuvirt.tests.integration import test_config_drive
 
 
-class TestHardReboot(test_config_drive.TestGuestReadsItsConfigDrive):
-
-    # Only the helpers of the config drive tests are wanted.
-    test_aarch64 = test_s390x = test_ppc64le = None
-    test_mipsel = test_x86_64 = None
+class TestHardReboot(test_config_drive.KernelGuestTestCase):
 
     def manage(self, *argv):
         proc = subprocess.run(
@@ -30,19 +26,10 @@ class TestHardReboot(test_config_drive.TestGuestReadsItsConfigDrive):
         return proc.returncode, proc.stdout, proc.stderr
 
     def test_property_applied_config_drive_kept(self):
-        arch = 'aarch64'
-        image = self.guest_image(arch)
-        initrd = self.nova_initrd(arch)
-        self.require_emulator(arch)
         key = os.path.join(self.tmpdir, 'id.pub')
         with open(key, 'w') as f:
             f.write(test_config_drive.KEY)
-        name = self.domain_name('hr')
-        self.addCleanup(self.remove_domain, name)
-        self.emuvirt(
-            'create', name, '--property', 'hw_emulation_architecture=' + arch,
-            '--kernel', image.kernel, '--ramdisk', initrd, '--cmdline',
-            image.cmdline, '--ssh-key', key)
+        name = self.create_kernel_guest('aarch64', 'hr-', '--ssh-key', key)
         dom = self.conn.lookupByName(name)
         uuid = dom.UUIDString()
         self.assertEqual(uuid, self.wait_for_line(name).group(3))

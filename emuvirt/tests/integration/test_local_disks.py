@@ -21,11 +21,7 @@ from emuvirt.tests.integration import test_config_drive
 BLOCK = re.compile(r'EMUVIRT-BLOCK: ([^\r\n]*)')
 
 
-class TestEphemeralAndSwap(test_config_drive.TestGuestReadsItsConfigDrive):
-
-    # Not again here: only the helpers are wanted.
-    test_aarch64 = test_s390x = test_ppc64le = test_mipsel = None
-    test_x86_64 = test_riscv64 = None
+class TestEphemeralAndSwap(test_config_drive.KernelGuestTestCase):
 
     def blkid(self, path):
         tool = shutil.which('blkid') or shutil.which(
@@ -39,16 +35,8 @@ class TestEphemeralAndSwap(test_config_drive.TestGuestReadsItsConfigDrive):
                     if '=' in line)
 
     def check(self, arch, bus, guest_disks):
-        image = self.guest_image(arch)
-        initrd = self.nova_initrd(arch)
-        self.require_emulator(arch)
-        name = self.domain_name('eph-' + arch)
-        self.addCleanup(self.remove_domain, name)
-        self.emuvirt(
-            'create', name, '--property',
-            'hw_emulation_architecture=' + arch, '--kernel', image.kernel,
-            '--ramdisk', initrd, '--cmdline', image.cmdline,
-            '--flavor', 'vcpus=1,ram=512,ephemeral=1,swap=64')
+        name = self.create_kernel_guest(
+            arch, 'eph-', '--flavor', 'vcpus=1,ram=512,ephemeral=1,swap=64')
         dom = self.conn.lookupByName(name)
         uuid = dom.UUIDString()
         eph = os.path.join(self.instances, uuid, 'disk.eph0')
