@@ -61,6 +61,13 @@ class TestImports(testtools.TestCase):
         self.assertEqual(0, result['status'], proc.stderr)
         return proc.stdout, set(result['modules'])
 
+    @staticmethod
+    def run_python(code, env=None):
+        """What ``python -c code`` prints, in a fresh interpreter."""
+        return subprocess.run(
+            [sys.executable, '-c', code], stdout=subprocess.PIPE, text=True,
+            check=True, timeout=120, env=env).stdout
+
     def test_server_list_loads_no_objects_placement_or_other_commands(self):
         out, modules = self.run_child('server', 'list')
         self.assertEqual('NAME  UUID  ARCH  STATE\n', out)
@@ -79,15 +86,13 @@ class TestImports(testtools.TestCase):
         self.assertNotIn('keystoneauth1', modules)
 
     def test_help_loads_no_subcommand(self):
-        proc = subprocess.run(
-            [sys.executable, '-c',
-             'import sys\nfrom emuvirt.cmd import emuvirt\n'
-             'emuvirt.build_parser(["--help"])\n'
-             'print(sorted(m for m in sys.modules '
-             'if m.startswith("emuvirt.cmd.")))'],
-            stdout=subprocess.PIPE, text=True, check=True, timeout=120)
+        out = self.run_python(
+            'import sys\nfrom emuvirt.cmd import emuvirt\n'
+            'emuvirt.build_parser(["--help"])\n'
+            'print(sorted(m for m in sys.modules '
+            'if m.startswith("emuvirt.cmd.")))')
         self.assertEqual("['emuvirt.cmd.common', 'emuvirt.cmd.emuvirt']\n",
-                         proc.stdout)
+                         out)
 
     def test_objects_load_without_eventlet_dns(self):
         # The objects are real oslo.versionedobjects ones, which load
@@ -95,16 +100,13 @@ class TestImports(testtools.TestCase):
         # DNS (dnspython) out.
         env = {k: v for k, v in os.environ.items()
                if k != 'EVENTLET_NO_GREENDNS'}
-        proc = subprocess.run(
-            [sys.executable, '-c',
-             'import sys\nfrom emuvirt.cmd import emuvirt\n'
-             'from emuvirt.objects import image_meta\n'
-             'print(issubclass(image_meta.ImageMeta, '
-             '__import__("oslo_versionedobjects.base").base.VersionedObject),'
-             ' "eventlet" in sys.modules, "dns" in sys.modules)'],
-            stdout=subprocess.PIPE, text=True, check=True, timeout=120,
-            env=env)
-        self.assertEqual('True True False\n', proc.stdout)
+        out = self.run_python(
+            'import sys\nfrom emuvirt.cmd import emuvirt\n'
+            'from emuvirt.objects import image_meta\n'
+            'print(issubclass(image_meta.ImageMeta, '
+            '__import__("oslo_versionedobjects.base").base.VersionedObject),'
+            ' "eventlet" in sys.modules, "dns" in sys.modules)', env=env)
+        self.assertEqual('True True False\n', out)
 
     def test_compute_cycle_removing_nothing_loads_no_objects(self):
         # Each cycle of emuvirt-compute looks for abandoned creates; the
@@ -123,10 +125,7 @@ class TestImports(testtools.TestCase):
             '                         reportclient=None, ledger=Ledger())\n'
             'print(compute.remove_abandoned(),\n'
             '      "oslo_versionedobjects" in sys.modules)\n')
-        proc = subprocess.run([sys.executable, '-c', code],
-                              stdout=subprocess.PIPE, text=True, check=True,
-                              timeout=120)
-        self.assertEqual('[] False\n', proc.stdout)
+        self.assertEqual('[] False\n', self.run_python(code))
 
     def test_console_script_leaves_the_imports_to_the_collector_no_more(self):
         # The console script's imports are frozen out of garbage
@@ -145,7 +144,4 @@ class TestImports(testtools.TestCase):
             '    return 0\n'
             'emuvirt.main = report\n'
             'sys.exit(entry.emuvirt())\n')
-        proc = subprocess.run([sys.executable, '-c', code],
-                              stdout=subprocess.PIPE, text=True, check=True,
-                              timeout=120)
-        self.assertEqual('True True True True\n', proc.stdout)
+        self.assertEqual('True True True True\n', self.run_python(code))
