@@ -21,10 +21,10 @@ prints one line on stderr, one that lost libvirtd or Placement ends with
 its one-line error (warnings it logged while it retried may come first);
 an interrupted delete leaves either nothing or a guest that ``server
 delete`` removes; no guest comes back when libvirtd starts again; after
-one ``emuvirt-compute --once`` cycle (which releases allocations whose
-consumer has no guest on this host) no allocation is left without a
-guest, and the cycle succeeds with the provider's inventory and traits in
-Placement again.
+one ``emuvirt-compute --once`` cycle (which releases what the Placement
+ledger accounts for, when its consumer has no guest on this host) no
+allocation is left without a guest, and the cycle succeeds with the
+provider's inventory and traits in Placement again.
 
 The points come from ``EMUVIRT_FAULT_SEED`` (random when unset; every
 failure names the seed, the scenario and the point) and their number per
@@ -294,16 +294,18 @@ class FaultTestCase(base.IntegrationTestCase):
     def assertNoAllocationAfterACycle(self):
         """One compute cycle; then no allocation on any provider.
 
-        The cycle releases allocations whose consumer has no guest on
-        this host (among them a claim a killed command could not release,
-        or a release a delete could not make).
+        The cycle releases what the Placement ledger accounts for when
+        its consumer has no guest on this host: a claim a killed command
+        could not release, a release a delete could not make. Every fault
+        here must leave such an entry, or no allocation at all.
         """
         self.compute_once()
         self.assertEqual(
             {}, self.placement.all_allocations(),
             '%s: allocations left after one emuvirt-compute --once cycle '
-            '(which releases allocations whose consumer has no guest on '
-            'this host); guests: %s' % (self.where, self.names))
+            '(which releases what the Placement ledger accounts for, when '
+            'its consumer has no guest on this host); guests: %s'
+            % (self.where, self.names))
 
     def assertReports(self):
         """The provider is in Placement with its inventory and traits."""
